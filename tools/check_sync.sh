@@ -10,3 +10,4 @@ if ! diff -r -x __pycache__ "$tmp/before" upit_ext; then
   exit 1
 fi
 echo "notebooks and library in sync"
+.venv/bin/python tools/make_readme.py --check

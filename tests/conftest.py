@@ -1,0 +1,16 @@
+import os, sys, subprocess
+from pathlib import Path
+import pytest
+
+os.environ.setdefault('WANDB_MODE', 'offline')
+os.environ.setdefault('WANDB_SILENT', 'true')
+
+@pytest.fixture(scope='session')
+def demo_data(tmp_path_factory):
+    "A small unpaired demo dataset (day/night landscapes), made once per test session"
+    from upit_ext.data.demo import make_demo_data
+    return make_demo_data(tmp_path_factory.mktemp('data')/'demo', n_train=6, n_test=2, size=32)
+
+def run_cli(*args, cwd=None, timeout=600):
+    "Run `python -m upit_ext ARGS` and return the CompletedProcess"
+    return subprocess.run([sys.executable, '-m', 'upit_ext', *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)

@@ -1,0 +1,10 @@
+"Everything a notebook needs: `from upit_ext.all import *` (fastai's vision API included, as with `fastai.vision.all`)."
+from fastai.vision.all import *
+from fastai.callback.wandb import WandbCallback
+from .core import *
+from .data.demo import *
+from .data.unpaired import *
+from .models.layers import *
+from .models.cyclegan import *
+from .train.callbacks import *
+from .train.learners import *
