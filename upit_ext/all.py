@@ -4,7 +4,9 @@ from fastai.callback.wandb import WandbCallback
 from .core import *
 from .data.demo import *
 from .data.unpaired import *
+from .data.paired import *
 from .models.layers import *
 from .models.cyclegan import *
+from .models.pix2pix import *
 from .train.callbacks import *
 from .train.learners import *
