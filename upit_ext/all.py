@@ -10,3 +10,5 @@ from .models.cyclegan import *
 from .models.pix2pix import *
 from .train.callbacks import *
 from .train.learners import *
+from .tracking import *
+from .inference import *
