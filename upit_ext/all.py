@@ -7,7 +7,9 @@ from .data.unpaired import *
 from .data.paired import *
 from .models.layers import *
 from .models.cyclegan import *
+from .models.ganilla import *
 from .models.pix2pix import *
+from .models.registry import *
 from .train.callbacks import *
 from .train.learners import *
 from .tracking import *
