@@ -14,3 +14,4 @@ from .train.callbacks import *
 from .train.learners import *
 from .tracking import *
 from .inference import *
+from .distributed import *

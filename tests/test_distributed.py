@@ -1,0 +1,248 @@
+"""Data-parallel training: 2 CPU processes (torchrun, gloo) keep every network identical and train like 1 process with twice the batch.
+
+pytest runs the single-process references and launches this file with torchrun, which runs `main` in each process."""
+import os, shutil, signal, socket, subprocess, sys, time
+from pathlib import Path
+import pytest, torch
+
+TIMEOUT = 240        # seconds for the whole torchrun launch; the process group itself times out after 60 s
+STEPS = 2            # epochs, of 2 iterations each
+
+def _record_cb():
+    from fastai.vision.all import Callback
+    class Record(Callback):
+        "Per training step: the learning rates and the loss averaged over the processes"
+        order = 100
+        def before_fit(self): self.lrs, self.losses = [], []
+        def after_batch(self):
+            if self.training: self.lrs.append([h['lr'] for h in self.opt.hypers]); self.losses.append(float(self.learn.to_detach(self.learn.loss)))
+    return Record()
+
+def _stop_cb(stop_after):
+    from fastai.vision.all import Callback, CancelFitException
+    class Stop(Callback):
+        order = 100
+        def after_epoch(self):
+            if self.epoch + 1 == stop_after: raise CancelFitException
+    return Stop()
+
+def train(kind:str, data:Path, bs:int, seed:int=0, stop_after:int=None, resume=None)->dict:
+    "Train a tiny `kind` model for `STEPS` epochs (the order of the data from seed 0, the networks from `seed`) and return what to compare"
+    from fastai.vision.all import set_seed, Resize
+    from upit_ext.tracking import CheckpointCallback
+    from upit_ext.data.unpaired import get_dls
+    from upit_ext.data.paired import get_paired_dls
+    from upit_ext.models.cyclegan import CycleGAN
+    from upit_ext.models.pix2pix import Pix2Pix
+    from upit_ext.train.learners import cycle_learner, pix2pix_learner
+    import upit_ext.distributed
+    fp32 = dict(mixed_precision=None, channels_last=False, per_epoch=False)
+    set_seed(0, reproducible=True)
+    if kind == 'cyclegan':
+        dls = get_dls(data/'demo'/'trainA', data/'oneB', item_tfms=[Resize(32)], bs=bs, num_workers=0)
+    else:
+        dls = get_paired_dls(data/'paired'/'trainA', data/'paired'/'trainB', item_tfms=[Resize(32)], bs=bs, num_workers=0, mode_A='L', seed=0)
+    set_seed(seed)
+    if kind == 'cyclegan': m, mk = CycleGAN(3, 3, n_features=4, gen_blocks=1), cycle_learner
+    else: m, mk = Pix2Pix(1, 3, n_features=4, n_downs=5, **(dict(norm='instance', dropout=0.) if kind == 'pix2pix_in' else {})), pix2pix_learner
+    rec = _record_cb()
+    learn = mk(dls, m, pool_size=0, path=data, cbs=rec, **fp32)
+    cbs = [] if stop_after is None and resume is None else [CheckpointCallback(), _stop_cb(stop_after)]
+    with learn.distrib_ctx(timeout=60), learn.no_bar(), learn.no_logging(): learn.fit(STEPS, lr=2e-3, cbs=cbs, resume=resume)
+    m.eval()
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(2, 3 if kind == 'cyclegan' else 1, 32, 32, generator=g)*2 - 1
+    with torch.no_grad():
+        if kind == 'cyclegan': outs = {n: getattr(m, n)(x) for n in ('G_A', 'G_B', 'D_A', 'D_B')}
+        else: outs = {'G': m.G(x), 'D': m.D(torch.cat([x, m.G(x)], 1))}
+    return dict(state={k: v.clone() for k,v in m.state_dict().items()}, outs=outs, values=learn.recorder.values,
+                metrics=learn.recorder.metric_names[1:-1], lrs=rec.lrs, losses=rec.losses)
+
+def different_splits(data:Path)->str:
+    "Each process splits the paired data with its own seed: training must refuse to start, on every process"
+    from fastai.vision.all import Resize
+    from upit_ext.core import InputError
+    from upit_ext.data.paired import get_paired_dls
+    from upit_ext.models.pix2pix import Pix2Pix
+    from upit_ext.train.learners import pix2pix_learner
+    import upit_ext.distributed
+    dls = get_paired_dls(data/'paired'/'trainA', data/'paired'/'trainB', item_tfms=[Resize(32)], bs=2, num_workers=0, mode_A='L',
+                         seed=int(os.environ['RANK']))
+    return fit_error(pix2pix_learner(dls, Pix2Pix(1, 3, n_features=4, n_downs=5), path=data, mixed_precision=None), InputError)
+
+def fit_error(learn, exc)->str:
+    "Train `learn` for 1 epoch in `distrib_ctx`: the message of the `exc` it raises, or 'trained'"
+    try:
+        with learn.distrib_ctx(timeout=60), learn.no_bar(), learn.no_logging(): learn.fit(1)
+    except exc as e: return str(e)
+    return 'trained'
+
+def shards(data:Path)->list:
+    "The sums of the A and B images of each training batch, when every process set the same seed and B has 8 images to draw from"
+    from fastai.vision.all import set_seed, Resize, Callback
+    from upit_ext.data.unpaired import get_dls
+    from upit_ext.models.cyclegan import CycleGAN
+    from upit_ext.train.learners import cycle_learner
+    import upit_ext.distributed
+    set_seed(0)
+    dls = get_dls(data/'demo'/'trainA', data/'demo'/'trainB', item_tfms=[Resize(32)], bs=2, num_workers=0)
+    class Seen(Callback):
+        def before_fit(self): self.sums = []
+        def before_batch(self):
+            if self.training: self.sums.append([round(float(t.sum()), 3) for t in self.yb])   # (real_A, real_B)
+    seen = Seen()
+    learn = cycle_learner(dls, CycleGAN(3, 3, n_features=4, gen_blocks=1), path=data, mixed_precision=None, cbs=seen)
+    with learn.distrib_ctx(timeout=60), learn.no_bar(), learn.no_logging(): learn.fit(1)
+    return seen.sums
+
+def nan_in_one(data:Path)->str:
+    "Process 1 gets a NaN loss term at iteration 1: every process must stop (none may wait forever for the other)"
+    from fastai.vision.all import Resize, Callback
+    from upit_ext.data.unpaired import get_dls
+    from upit_ext.models.cyclegan import CycleGAN
+    from upit_ext.train.callbacks import NonFiniteLossError
+    from upit_ext.train.learners import cycle_learner
+    import upit_ext.distributed
+    class Poison(Callback):
+        order = 100
+        def after_loss(self):
+            if self.iter == 1 and os.environ['RANK'] == '1': self.learn.loss_terms['cyc_loss_A'] = torch.tensor(float('inf'))
+    dls = get_dls(data/'demo'/'trainA', data/'demo'/'trainB', item_tfms=[Resize(32)], bs=2, num_workers=0)
+    return fit_error(cycle_learner(dls, CycleGAN(3, 3, n_features=4, gen_blocks=1), path=data, mixed_precision=None, cbs=Poison()), NonFiniteLossError)
+
+def fp16_refused(data:Path)->str:
+    "fp16 loss scaling decides per process whether to skip a step: data-parallel training refuses it"
+    from fastai.vision.all import Resize
+    from upit_ext.core import InputError
+    from upit_ext.data.unpaired import get_dls
+    from upit_ext.models.cyclegan import CycleGAN
+    from upit_ext.train.learners import cycle_learner
+    import upit_ext.distributed
+    dls = get_dls(data/'demo'/'trainA', data/'demo'/'trainB', item_tfms=[Resize(32)], bs=2, num_workers=0)
+    return fit_error(cycle_learner(dls, CycleGAN(3, 3, n_features=4, gen_blocks=1), path=data, mixed_precision='fp16'), InputError)
+
+def main(data:Path, out:Path):
+    rank = int(os.environ['RANK'])
+    res = {kind: train(kind, data, bs=2, seed=rank) for kind in ('cyclegan', 'pix2pix_in', 'pix2pix_bn')}
+    res['different_splits'], res['shards'], res['nan'] = different_splits(data), shards(data), nan_in_one(data)
+    res['fp16'] = fp16_refused(data)
+    train('cyclegan', data, bs=2, seed=rank, stop_after=1)           # process 0 writes the checkpoint after epoch 1 ...
+    res['resumed'] = train('cyclegan', data, bs=2, seed=rank+10, resume=data/'models'/'checkpoint.pth')   # ... which both resume
+    from upit_ext.inference import export_generator
+    from upit_ext.models.cyclegan import CycleGAN
+    res['exported'] = export_generator(CycleGAN(3, 3, n_features=4, gen_blocks=1), out/f'G_from_rank{rank}.pth').exists()
+    torch.save(res, out/f'rank{rank}.pth')
+
+@pytest.fixture(scope='module')
+def data(tmp_path_factory):
+    from upit_ext.data.demo import make_demo_data
+    from upit_ext.data.paired import make_paired_demo
+    d = tmp_path_factory.mktemp('distrib')
+    p = make_demo_data(d/'demo', n_train=8, n_test=1, size=32)
+    (d/'oneB').mkdir(); shutil.copy(sorted((p/'trainB').iterdir())[0], d/'oneB')   # one B image: the random B partner is always it
+    make_paired_demo(d/'paired', n_train=10, n_test=1, size=32)                      # 8 training pairs, 2 validation pairs
+    return d
+
+def _free_port()->int:
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
+
+@pytest.fixture(scope='module')
+def ranks(data):
+    "Launch `main` in 2 processes with torchrun (gloo on 127.0.0.1), the way a user would; return each process's results"
+    out = data/'out'; out.mkdir()
+    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=1', '--nproc_per_node=2', '--node_rank=0',
+           '--master_addr=127.0.0.1', f'--master_port={_free_port()}', __file__, str(data), str(out)]
+    lo = next((n for _,n in socket.if_nameindex() if n.startswith('lo')), None)    # gloo would use the host name's interface
+    env = {**os.environ, 'CUDA_VISIBLE_DEVICES': '', 'OMP_NUM_THREADS': '1', 'WANDB_MODE': 'offline', **({'GLOO_SOCKET_IFNAME': lo} if lo else {})}
+    t = time.time()
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env, start_new_session=True)
+    try: log, _ = proc.communicate(timeout=TIMEOUT)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL); log, _ = proc.communicate()
+        pytest.fail(f'torchrun did not finish in {TIMEOUT} s:\n{log[-5000:]}')
+    assert proc.returncode == 0, log[-5000:]
+    print(f'torchrun: {time.time()-t:.1f} s')
+    return [torch.load(out/f'rank{r}.pth', weights_only=False) for r in range(2)]
+
+@pytest.mark.parametrize('kind', ['cyclegan', 'pix2pix_in', 'pix2pix_bn'])
+def test_networks_identical_across_processes(ranks, kind):
+    "Every weight and buffer is bit-identical on both processes, although each one initialised its networks from another seed"
+    r0, r1 = ranks[0][kind], ranks[1][kind]
+    assert r0['state'].keys() == r1['state'].keys()
+    for k, v in r0['state'].items(): assert torch.equal(v, r1['state'][k]), k
+    for k, v in r0['outs'].items(): assert torch.equal(v, r1['outs'][k]), k
+    assert r0['lrs'] == r1['lrs'] and r0['losses'] == r1['losses']
+
+def cancelled_biases(m)->set:
+    "Names of the biases of convolutions followed by an instance norm without affine parameters, which subtracts them again"
+    from torch import nn
+    out = set()
+    for prefix, mod in m.named_modules():
+        ch = list(mod.named_children())
+        for (n, a), (_, b) in zip(ch, ch[1:]):
+            if isinstance(a, (nn.Conv2d, nn.ConvTranspose2d)) and a.bias is not None and isinstance(b, nn.InstanceNorm2d) and not b.affine:
+                out.add(f'{prefix}.{n}.bias'.lstrip('.'))
+    return out
+
+def _model(kind):
+    from upit_ext.models.cyclegan import CycleGAN
+    from upit_ext.models.pix2pix import Pix2Pix
+    return CycleGAN(3, 3, n_features=4, gen_blocks=1) if kind == 'cyclegan' else Pix2Pix(1, 3, n_features=4, n_downs=5, norm='instance', dropout=0.)
+
+@pytest.mark.parametrize('kind', ['cyclegan', 'pix2pix_in'])
+def test_two_processes_train_like_one_with_twice_the_batch(ranks, data, kind):
+    """2 processes with batch size 2 take the steps of 1 process with batch size 4, within float32 rounding.
+
+    The processes compute the mean over 2 images and average those, one process the mean over 4: the sums are taken in another order,
+    which changes the gradients in their last bits (relative 1e-7). The tolerances are set from what rounding alone does, measured by
+    training the single-process reference with 1 and with 2 threads: weights 1.4e-7, outputs 1.9e-6 apart after these 4 steps; here we
+    measure 2.3e-7 and 3.9e-6. A real error (a step without the average, a wrong shard) moves weights by about the learning rate, 2e-3.
+    Compared: the learning rate of every step (exactly), the loss of every step and every recorded epoch value (relative 1e-4), the outputs
+    of every network on fixed inputs (1e-4), and every weight (1e-5) except the biases of convolutions followed by an instance norm: it
+    subtracts them, so their gradient is 0 up to rounding noise, which Adam normalises into steps of about the learning rate. They drift
+    apart in any two runs that round differently (by 8e-3 here, and by 6e-3 between 1 and 2 threads) without changing any output."""
+    one, two = train(kind, data, bs=4), ranks[0][kind]
+    assert two['lrs'] == one['lrs'] and len(one['lrs']) == 2*STEPS
+    assert two['metrics'] == one['metrics']
+    loss_rel = max(abs(a-b)/abs(b) for a,b in zip(two['losses'], one['losses']))
+    val_rel = max(abs(a-b)/abs(b) for ra,rb in zip(two['values'], one['values']) for a,b in zip(ra, rb) if b)
+    out_abs = max((two['outs'][k] - v).abs().max().item() for k,v in one['outs'].items())
+    skip = cancelled_biases(_model(kind))
+    assert skip and skip < set(one['state'])
+    w_abs = max((two['state'][k].float() - v.float()).abs().max().item() for k,v in one['state'].items() if k not in skip)
+    print(f'{kind}: loss rel {loss_rel:.1e}, recorded values rel {val_rel:.1e}, outputs {out_abs:.1e}, weights {w_abs:.1e}')
+    assert loss_rel < 1e-4 and val_rel < 1e-4
+    assert out_abs < 1e-4
+    assert w_abs < 1e-5
+
+def test_each_process_sees_its_shard(ranks):
+    "Same seed everywhere, yet the processes train on different A images (their shards) and draw different B partners"
+    s0, s1 = ranks[0]['shards'], ranks[1]['shards']
+    assert len(s0) == len(s1) == 2
+    assert not {a for a,_ in s0} & {a for a,_ in s1}     # the A images of the two shards
+    assert [b for _,b in s0] != [b for _,b in s1]
+
+def test_resume_from_process_0_checkpoint(ranks):
+    "A run stopped after epoch 1 and resumed from process 0's checkpoint on both processes ends as the run that was never stopped"
+    for r in ranks:
+        for k, v in ranks[0]['cyclegan']['state'].items(): assert torch.allclose(r['resumed']['state'][k], v, rtol=0, atol=1e-6), k
+    assert ranks[0]['resumed']['lrs'] == ranks[0]['cyclegan']['lrs'][-2:]      # it trained epoch 2 (2 iterations) only
+
+def test_different_data_refused(ranks):
+    "Processes that built different validation splits (each its own seed) are told so, all of them, instead of training on mixed data"
+    for r in ranks: assert 'the processes built different datasets' in r['different_splits']
+
+def test_non_finite_loss_stops_every_process(ranks):
+    "A NaN or infinite loss in one process stops all of them at the same iteration, each naming what it knows"
+    assert 'loss term cyc_loss_A is inf at epoch 0, iteration 1' in ranks[1]['nan']
+    assert 'a loss term is not finite in another process at epoch 0, iteration 1' in ranks[0]['nan']
+
+def test_fp16_refused(ranks):
+    for r in ranks: assert "mixed_precision='fp16' (loss scaling) is not supported in data-parallel training" in r['fp16']
+
+def test_only_process_0_exports(ranks, data):
+    "`export_generator` writes in process 0 only (as `Learner.export` does), so processes never race for one file"
+    assert ranks[0]['exported'] and not ranks[1]['exported']
+    assert not (data/'out'/'G_from_rank1.pth').exists()
+
+if __name__ == '__main__': main(Path(sys.argv[1]), Path(sys.argv[2]))
