@@ -4,7 +4,7 @@ BIN = $(VENV)/bin
 export WANDB_MODE ?= offline
 export WANDB_SILENT ?= true
 
-.PHONY: setup demo test sync nbtest pytest export clean
+.PHONY: setup demo test sync nbtest pytest export docs serve clean
 setup:
 	@bash tools/setup_env.sh
 
@@ -24,6 +24,13 @@ pytest: setup
 	$(BIN)/python -m pytest -q tests
 
 test: sync nbtest pytest
+
+docs: setup  ## the documentation site in _docs/: nbdev_docs with Quarto, else executed notebooks rendered by MkDocs (tools/build_docs.sh)
+	@VENV=$(VENV) bash tools/build_docs.sh
+
+PORT ?= 8000
+serve: docs  ## build the site, then serve it on http://127.0.0.1:$(PORT)/
+	$(BIN)/python -m http.server --directory _docs --bind 127.0.0.1 $(PORT)
 
 clean:
 	rm -rf _docs _proc upit_ext_demo .pytest_cache
