@@ -6,10 +6,10 @@
 Both libraries train the same model configuration (ResNet-9 CycleGAN or GANILLA, 64 features) on the same images on disk (generated here),
 with the same crop size, batch size, number of iterations and data loading (num_workers=0, in the timed loop). Each measurement runs in a
 fresh subprocess, so its peak resident memory is its own, and the two libraries alternate. upit_ext runs its default training path
-(bf16 autocast and channels_last where the device supports bf16); `--plain` adds upit_ext's fp32 path for reference.
+(bf16 autocast where the device supports bf16, channels_last on GPUs); `--plain` adds upit_ext's fp32 path for reference.
 The first iteration is a warm-up, counted with torch's FlopCounterMode for the FLOPs of one iteration; the next `--iters` are timed.
 Runs unchanged on a GPU (the model and batches go to the default device)."""
-import argparse, json, os, resource, subprocess, sys, tempfile, time
+import numpy as np, argparse, json, os, resource, subprocess, sys, tempfile, time
 from pathlib import Path
 import torch
 
@@ -64,8 +64,13 @@ def worker(lib, model, size, bs, iters, data, plain):
     timer = Timer()
     with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=timer)
     elapsed = timer.times[-1] - timer.times[1]
-    print(json.dumps(dict(imgs_per_s=bs * iters / elapsed, s_per_iter=elapsed / iters, flops=timer.flops,
-                          peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)))
+    print(json.dumps(dict(imgs_per_s=bs * iters / elapsed, s_per_iter=elapsed / iters, flops=timer.flops, iter_s=list(np.diff(timer.times[1:])),
+                          peak_rss_mb=peak_rss_mb())))
+
+def peak_rss_mb()->float:
+    "Peak resident memory of this process in MB: Linux's VmHWM (reset by exec), else `ru_maxrss` (which exec may carry over from the parent)"
+    try: return next(int(l.split()[1]) for l in open('/proc/self/status') if l.startswith('VmHWM:')) / 1024
+    except (OSError, StopIteration): return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / (1024 if sys.platform != 'darwin' else 1024**2)
 
 def measure(lib, model, size, bs, iters, data, plain=False):
     cmd = [sys.executable, __file__, '--worker', lib, model, str(size), str(bs), str(iters), str(data)] + (['--plain'] if plain else [])

@@ -5,6 +5,8 @@ import pytest
 os.environ.setdefault('WANDB_MODE', 'offline')
 os.environ.setdefault('WANDB_SILENT', 'true')
 
+def pytest_configure(config): config.addinivalue_line('markers', 'slow: long-running tests (the soak test); run by `make test` and CI')
+
 @pytest.fixture(scope='session')
 def demo_data(tmp_path_factory):
     "A small unpaired demo dataset (day/night landscapes), made once per test session"

@@ -7,7 +7,7 @@ from upit_ext.data.unpaired import get_dls
 from upit_ext.models.cyclegan import CycleGAN
 from upit_ext.train.learners import cycle_learner
 from upit_ext.train.callbacks import NonFiniteLossError
-from upit_ext.tracking import CheckpointCallback, load_checkpoint
+from upit_ext.tracking import CheckpointCallback, load_checkpoint, save_checkpoint
 
 def _learner(data, path, nf=4):
     dls = get_dls(data/'trainA', data/'trainB', load_size=32, crop_size=32, bs=2, num_workers=0)
@@ -19,7 +19,7 @@ def _fit(learn, n, cbs=()):
 def _digest(fn): return hashlib.sha256(Path(fn).read_bytes()).hexdigest()
 
 CHILD = textwrap.dedent("""
-    import sys, torch
+    import io, os, sys, time, torch
     from pathlib import Path
     from upit_ext.data.unpaired import get_dls
     from upit_ext.models.cyclegan import CycleGAN
@@ -27,10 +27,17 @@ CHILD = textwrap.dedent("""
     from upit_ext.tracking import save_checkpoint
     data, ck = Path(sys.argv[1]), Path(sys.argv[2])
     dls = get_dls(data/'trainA', data/'trainB', load_size=32, crop_size=32, bs=2, num_workers=0)
-    learn = cycle_learner(dls, CycleGAN(3, 3, 64, gen_blocks=9), path=ck.parent)
+    learn = cycle_learner(dls, CycleGAN(3, 3, 8, gen_blocks=1), path=ck.parent)
     learn.create_opt(); learn.n_epoch, learn.train_iter = 1, 0
-    print('ready', flush=True)
-    while True: save_checkpoint(learn, ck, 1)   # a large checkpoint, written over and over until killed
+    real_save = torch.save
+    def half_save(obj, f):
+        "Write the first half of the checkpoint, tell the parent, and wait there to be killed in the middle of the write"
+        buf = io.BytesIO(); real_save(obj, buf)
+        f = open(f, 'wb') if isinstance(f, (str, os.PathLike)) else f
+        f.write(buf.getvalue()[:len(buf.getvalue())//2]); f.flush()
+        print('writing', flush=True); time.sleep(600)
+    torch.save = half_save
+    save_checkpoint(learn, ck, 3)
 """)
 
 def test_sigkill_while_writing_leaves_previous_checkpoint(tmp_path, demo_data):
@@ -39,15 +46,27 @@ def test_sigkill_while_writing_leaves_previous_checkpoint(tmp_path, demo_data):
     ck = tmp_path/'models'/'checkpoint.pth'
     before = _digest(ck)
     child = subprocess.Popen([sys.executable, '-c', CHILD, str(demo_data), str(ck)], stdout=subprocess.PIPE, text=True)
-    assert child.stdout.readline().strip() == 'ready'
-    deadline = time.time() + 120
-    while not list(ck.parent.glob('.checkpoint.pth.*.tmp')):   # wait until the child is in the middle of a write
-        assert time.time() < deadline and child.poll() is None, 'the child never started writing'
-        time.sleep(0.005)
-    os.kill(child.pid, signal.SIGKILL); child.wait()
-    assert _digest(ck) == before                     # the previous checkpoint was not touched...
+    try: assert child.stdout.readline().strip() == 'writing', 'the child never started writing'   # it waits in the middle of the write
+    finally: os.kill(child.pid, signal.SIGKILL); child.wait()
+    assert child.returncode == -signal.SIGKILL
+    tmps = list(ck.parent.glob('.checkpoint.pth.*.tmp'))
+    assert len(tmps) == 1 and 0 < tmps[0].stat().st_size    # the kill left a half-written file under its temporary name...
+    assert _digest(ck) == before                            # ...and did not touch the previous checkpoint...
     fresh = _learner(demo_data, tmp_path)
-    assert load_checkpoint(fresh, ck)['epoch'] == 1  # ...and still loads
+    assert load_checkpoint(fresh, ck)['epoch'] == 1         # ...which still loads
+
+@pytest.mark.skipif(not Path('/proc/self/fd').exists(), reason='names open files through /proc')
+def test_checkpoint_is_on_disk_before_it_is_renamed(tmp_path, demo_data, monkeypatch):
+    learn = _learner(demo_data, tmp_path)
+    learn.create_opt(); learn.n_epoch, learn.train_iter = 1, 0
+    calls, fsync, replace = [], os.fsync, os.replace
+    monkeypatch.setattr(os, 'fsync', lambda fd: (calls.append(('fsync', os.readlink(f'/proc/self/fd/{fd}'))), fsync(fd)))
+    monkeypatch.setattr(os, 'replace', lambda a, b: (calls.append(('replace', str(a))), replace(a, b)))
+    ck = tmp_path/'models'/'checkpoint.pth'
+    save_checkpoint(learn, ck, 1)
+    tmp = str(ck.with_name(f'.checkpoint.pth.{os.getpid()}.tmp'))
+    assert calls == [('fsync', tmp), ('replace', tmp), ('fsync', str(ck.parent))]   # the file's data, then the rename
+    assert load_checkpoint(_learner(demo_data, tmp_path), ck)['epoch'] == 1
 
 def test_nan_stops_and_keeps_last_checkpoint(tmp_path, demo_data):
     learn = _learner(demo_data, tmp_path)

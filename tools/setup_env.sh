@@ -9,11 +9,17 @@ TORCH=${TORCH:-torch==2.13.0}
 TORCHVISION=${TORCHVISION:-torchvision==0.28.0}
 stamp="$VENV/.upit_ext-installed"
 if [ -f "$stamp" ] && [ "$stamp" -nt settings.ini ] && [ "$stamp" -nt setup.py ]; then exit 0; fi
-[ -x "$VENV/bin/python" ] || python3 -m venv "$VENV"
+PYTHON=${PYTHON:-python3}
+if [ ! -x "$VENV/bin/python" ]; then
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null || {
+    echo "upit_ext needs Python 3.10 or newer, and $PYTHON is $("$PYTHON" -V 2>&1 || echo missing): run again with PYTHON=/path/to/python3.10+" >&2; exit 1; }
+  "$PYTHON" -m venv "$VENV"
+fi
 PY="$VENV/bin/python"
 "$PY" -m pip install -q --upgrade pip setuptools wheel
 tv_ok() { "$PY" -c "import torchvision.ops" >/dev/null 2>&1; }
-tv_ok || "$PY" -m pip install -q "$TORCH" "$TORCHVISION"
+# the pinned pair is the tested one; where pip has no wheel of it (e.g. Intel macOS), take the newest pair that installs
+tv_ok || "$PY" -m pip install -q "$TORCH" "$TORCHVISION" || "$PY" -m pip install -q torch torchvision
 if ! tv_ok; then
   echo "torchvision does not import with the installed torch (a CPU-only torch wheel?): reinstalling $TORCH from the package index"
   "$PY" -m pip uninstall -q -y torch
