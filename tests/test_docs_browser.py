@@ -1,7 +1,9 @@
 """The documentation site (`make docs`, in `_docs/`) in a real browser: Debian's headless Chromium, driven through chromedriver.
 
-Each page below is opened from a local HTTP server; the test checks its headings, that every image on it loaded, that every internal
-link answers 200 and that its anchor exists, and takes a screenshot (kept in a temporary folder, named in the output).
+Each page below is opened from a local HTTP server; the test checks its headings, that every image on it loaded (and that the pages
+with output images have them), that its equations are rendered as MathML and its tables as HTML tables, that every internal link
+answers 200 and that its anchor exists, and takes a screenshot (kept in a temporary folder, named in the output). Another test types
+an API name into the site's search box and follows a result.
 Skipped when the site is not built or Chromium, chromedriver or selenium is missing, unless UPIT_EXT_REQUIRE_BROWSER=1 (as in CI),
 where any of those is a failure.
 """
@@ -17,11 +19,12 @@ REQUIRE = os.environ.get('UPIT_EXT_REQUIRE_BROWSER') == '1'
 CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
                 '--no-first-run', '--disable-dev-shm-usage', '--window-size=1400,1000']
 
-# page, headings it must show (h1 first), and what else must be on it
+# page, headings it must show (h1 first), and what else must be on it: at least `min_images` images (every one of them loaded),
+# `min_equations` equations displayed as MathML (no TeX left), `min_tables` tables of notebook outputs (DataFrames)
 PAGES = {
-    'index.html': dict(h1='upit_ext', h2=['Get started', 'Unpaired translation: CycleGAN and GANILLA']),
-    'models.cyclegan.html': dict(h1='CycleGAN', h2=['Loading UPIT and reference checkpoints'], h3=['CycleGAN', 'load_junyanz_generator'],
-                                 min_images=0),
+    'index.html': dict(h1='upit_ext', h2=['Get started', 'Unpaired translation: CycleGAN and GANILLA', 'Try it without data'], min_images=1),
+    'models.cyclegan.html': dict(h1='CycleGAN', h2=['The objective', 'Loading UPIT and reference checkpoints'],
+                                 h3=['CycleGAN', 'load_junyanz_generator'], min_images=0, min_equations=5, min_tables=2),
     'tutorials/unpaired.html': dict(h1='Unpaired translation on your own folders', h2=['The data', 'CycleGAN', 'GANILLA'], min_images=3),
 }
 
@@ -110,6 +113,18 @@ def test_page_in_browser(page, server, browser, shots):
     broken = [src for src, complete, w in imgs if not complete or w == 0]
     assert not broken, f'{page}: images that did not load: {broken}'
 
+    # equations: MathML that the browser lays out (a real box, not zero-sized), and no `$$` TeX left in the text
+    eqs = browser.execute_script("""return [...document.querySelectorAll('article math[display=block]')]
+                                      .map(m => { const r = m.getBoundingClientRect(); return [r.width, r.height]; })""")
+    assert len(eqs) >= want.get('min_equations', 0), f'{page}: {len(eqs)} displayed equations, expected at least {want.get("min_equations", 0)}'
+    assert all(w > 50 and h > 10 for w, h in eqs), f'{page}: equations not laid out: {eqs}'
+    text = browser.execute_script("return document.querySelector('article').innerText")
+    assert '$$' not in text, f'{page}: TeX left unrendered: ...{text[max(0, text.find("$$") - 80):text.find("$$") + 80]}...'
+
+    # notebook outputs that are tables (parameter counts, shapes) are HTML tables, not printed text
+    n_tables = browser.execute_script("return document.querySelectorAll('article .jp-OutputArea-output table.dataframe').length")
+    assert n_tables >= want.get('min_tables', 0), f'{page}: {n_tables} output tables, expected at least {want.get("min_tables", 0)}'
+
     # every internal link resolves, and its anchor exists on the target page
     links = browser.execute_script("return [...document.querySelectorAll('a[href]')].map(a => a.href)")
     internal = sorted({l for l in links if l.startswith(server)})
@@ -150,3 +165,29 @@ def test_no_console_errors(server, browser):
     logs = browser.get_log('browser') if hasattr(browser, 'get_log') else []
     errors = [l for l in logs if l.get('level') == 'SEVERE' and '127.0.0.1' in l.get('message', '') and 'favicon' not in l.get('message', '')]
     assert not errors, errors
+
+def test_search_index():
+    "The search index MkDocs writes holds the API entries: `cycle_learner` and the page that documents it"
+    import json
+    idx = SITE/'search'/'search_index.json'
+    _need(idx.exists(), f'no search index in the site ({idx} missing): run `make docs`')
+    docs = json.loads(idx.read_text(encoding='utf-8'))['docs']
+    hits = [d['location'] for d in docs if 'cycle_learner' in d.get('title', '') + d.get('text', '')]
+    assert any(h.startswith('train.learners.html') for h in hits), hits[:10]
+
+def test_search_in_browser(server, browser):
+    "Typing an API name into Material's search box lists its page, and the first result opens it"
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    browser.get(urljoin(server, 'index.html'))
+    WebDriverWait(browser, 30).until(lambda d: d.execute_script('return document.readyState') == 'complete')
+    box = browser.find_element(By.CSS_SELECTOR, 'input.md-search__input')
+    if not box.is_displayed(): browser.find_element(By.CSS_SELECTOR, 'label.md-header__button[for="__search"]').click()   # narrow window
+    WebDriverWait(browser, 10).until(lambda d: box.is_displayed())
+    box.click(); box.send_keys('cycle_learner')
+    # the search worker loads the index, then lists the results as links
+    links = WebDriverWait(browser, 30).until(lambda d: [a.get_attribute('href') for a in
+                                                       d.find_elements(By.CSS_SELECTOR, '.md-search-result__list a.md-search-result__link')] or None)
+    pages = [urlsplit(l).path.lstrip('/') for l in links]
+    assert 'train.learners.html' in pages, pages
+    assert _status(links[0].split('#')[0]) == 200, links[0]
