@@ -77,23 +77,38 @@ def fit_error(learn, exc)->str:
     except exc as e: return str(e)
     return 'trained'
 
-def shards(data:Path)->list:
-    "The sums of the A and B images of each training batch, when every process set the same seed and B has 8 images to draw from"
+def shards(data:Path)->dict:
+    """The sums of the A and B images of each training batch, when every process set the same seed and B has 8 images to draw from;
+    and how many calls of each network went through its `DistributedDataParallel` wrapper, and how many did not, in training"""
+    from collections import Counter
     from fastai.vision.all import set_seed, Resize, Callback
     from upit_ext.data.unpaired import get_dls
     from upit_ext.models.cyclegan import CycleGAN
     from upit_ext.train.learners import cycle_learner
-    import upit_ext.distributed
+    import upit_ext.distributed as ud
     set_seed(0)
     dls = get_dls(data/'demo'/'trainA', data/'demo'/'trainB', item_tfms=[Resize(32)], bs=2, num_workers=0)
+    calls, through_ddp, state = Counter(), Counter(), {'on': False}
     class Seen(Callback):
         def before_fit(self): self.sums = []
         def before_batch(self):
+            state['on'] = self.training
             if self.training: self.sums.append([round(float(t.sum()), 3) for t in self.yb])   # (real_A, real_B)
-    seen = Seen()
-    learn = cycle_learner(dls, CycleGAN(3, 3, n_features=4, gen_blocks=1), path=data, mixed_precision=None, cbs=seen)
-    with learn.distrib_ctx(timeout=60), learn.no_bar(), learn.no_logging(): learn.fit(1)
-    return seen.sums
+        def after_batch(self): state['on'] = False
+    seen, m = Seen(), CycleGAN(3, 3, n_features=4, gen_blocks=1)
+    for name, net in m.named_children():       # every call of the network runs its forward hooks, wrapped or not
+        net.register_forward_hook(lambda mod, i, o, name=name: calls.update([name] if state['on'] else []))
+    forward = ud._Local.forward
+    def counted(self, *args, **kwargs):
+        if state['on']: through_ddp.update([next(n for n,c in m.named_children() if c is self.net)])
+        return forward(self, *args, **kwargs)
+    ud._Local.forward = counted
+    learn = cycle_learner(dls, m, path=data, mixed_precision=None, cbs=seen)
+    try:
+        with learn.distrib_ctx(timeout=60), learn.no_bar(), learn.no_logging(): learn.fit(1)
+    finally: ud._Local.forward = forward
+    return dict(sums=seen.sums, calls=dict(calls), through_ddp=dict(through_ddp), n_iter=len(seen.sums),
+                unwrapped=all(c._compiled_call_impl is None for c in m.children()))
 
 def nan_in_one(data:Path)->str:
     "Process 1 gets a NaN loss term at iteration 1: every process must stop (none may wait forever for the other)"
@@ -110,23 +125,32 @@ def nan_in_one(data:Path)->str:
     dls = get_dls(data/'demo'/'trainA', data/'demo'/'trainB', item_tfms=[Resize(32)], bs=2, num_workers=0)
     return fit_error(cycle_learner(dls, CycleGAN(3, 3, n_features=4, gen_blocks=1), path=data, mixed_precision=None, cbs=Poison()), NonFiniteLossError)
 
-def fp16_refused(data:Path)->str:
-    "fp16 loss scaling decides per process whether to skip a step: data-parallel training refuses it"
-    from fastai.vision.all import Resize
-    from upit_ext.core import InputError
+def fp16_overflow_in_one(data:Path)->dict:
+    "fp16 with loss scaling, where process 1's generator gradients overflow at iteration 1: every process must skip that step"
+    from fastai.vision.all import Resize, Callback, set_seed, first
     from upit_ext.data.unpaired import get_dls
     from upit_ext.models.cyclegan import CycleGAN
+    from upit_ext.train.callbacks import GANAutocast
     from upit_ext.train.learners import cycle_learner
     import upit_ext.distributed
+    class Blowup(Callback):
+        order = 100
+        def after_loss(self):
+            if self.training and self.iter == 1 and os.environ['RANK'] == '1': self.learn.loss_grad = self.learn.loss_grad * 1e30
+    set_seed(0)
     dls = get_dls(data/'demo'/'trainA', data/'demo'/'trainB', item_tfms=[Resize(32)], bs=2, num_workers=0)
-    return fit_error(cycle_learner(dls, CycleGAN(3, 3, n_features=4, gen_blocks=1), path=data, mixed_precision='fp16'), InputError)
+    learn = cycle_learner(dls, CycleGAN(3, 3, n_features=4, gen_blocks=1), path=data, mixed_precision='fp16', channels_last=False, cbs=Blowup())
+    ac = first(learn.cbs, lambda o: isinstance(o, GANAutocast))
+    ac.scaler = torch.amp.GradScaler('cpu', init_scale=1.)   # the default 2^16 overflows this tiny model's gradients in its first steps anyway
+    with learn.distrib_ctx(timeout=60), learn.no_bar(), learn.no_logging(): learn.fit(1)
+    return dict(state={k: v.clone() for k,v in learn.model.state_dict().items()}, scale=ac.scaler.get_scale())
 
 def main(data:Path, out:Path):
     rank = int(os.environ['RANK'])
     res = {kind: train(kind, data, bs=2, seed=rank) for kind in ('cyclegan', 'pix2pix_in', 'pix2pix_bn')}
     res['cyclegan_pool'] = train('cyclegan', data, bs=2, seed=rank, pool_size=3)
     res['different_splits'], res['shards'], res['nan'] = different_splits(data), shards(data), nan_in_one(data)
-    res['fp16'] = fp16_refused(data)
+    res['fp16'] = fp16_overflow_in_one(data)
     train('cyclegan', data, bs=2, seed=rank, stop_after=1)           # process 0 writes the checkpoint after epoch 1 ...
     res['resumed'] = train('cyclegan', data, bs=2, seed=rank+10, resume=data/'models'/'checkpoint.pth')   # ... which both resume
     from upit_ext.inference import export_generator
@@ -218,10 +242,20 @@ def test_two_processes_train_like_one_with_twice_the_batch(ranks, data, kind):
 
 def test_each_process_sees_its_shard(ranks):
     "Same seed everywhere, yet the processes train on different A images (their shards) and draw B partners from different shards of B"
-    s0, s1 = ranks[0]['shards'], ranks[1]['shards']
+    s0, s1 = ranks[0]['shards']['sums'], ranks[1]['shards']['sums']
     assert len(s0) == len(s1) == 2
     assert not {a for a,_ in s0} & {a for a,_ in s1}     # the A images of the two shards
     assert not {b for _,b in s0} & {b for _,b in s1}     # the B images of the two shards
+
+def test_calls_through_ddp_where_gradients_flow(ranks):
+    """Per training iteration, each generator is called 3 times (translation, cycle, identity), all through its DDP wrapper; each
+    discriminator once frozen in the generator step (directly) and twice (real, fake) in its own step, through its wrapper.
+    Afterwards the networks are plain modules again."""
+    for r in ranks:
+        s, n = r['shards'], r['shards']['n_iter']
+        assert s['calls'] == {'G_A': 3*n, 'G_B': 3*n, 'D_A': 3*n, 'D_B': 3*n}
+        assert s['through_ddp'] == {'G_A': 3*n, 'G_B': 3*n, 'D_A': 2*n, 'D_B': 2*n}
+        assert s['unwrapped']
 
 def test_resume_from_process_0_checkpoint(ranks):
     "A run stopped after epoch 1 and resumed from process 0's checkpoint on both processes ends as the run that was never stopped"
@@ -238,8 +272,12 @@ def test_non_finite_loss_stops_every_process(ranks):
     assert 'loss term cyc_loss_A is inf at epoch 0, iteration 1' in ranks[1]['nan']
     assert 'a loss term is not finite in another process at epoch 0, iteration 1' in ranks[0]['nan']
 
-def test_fp16_refused(ranks):
-    for r in ranks: assert "mixed_precision='fp16' (loss scaling) is not supported in data-parallel training" in r['fp16']
+def test_fp16_overflow_in_one_process_skips_the_step_in_all(ranks):
+    """The gradients are averaged before the loss scaler looks at them, so an overflow in process 1 alone makes both skip the generator
+    step and halve the scale (from 1 to 0.5: at scale 1 no other step overflows), and the networks stay identical"""
+    r0, r1 = ranks[0]['fp16'], ranks[1]['fp16']
+    assert r0['scale'] == r1['scale'] == 0.5
+    for k, v in r0['state'].items(): assert torch.equal(v, r1['state'][k]), k
 
 def test_only_process_0_exports(ranks, data):
     "`export_generator` writes in process 0 only (as `Learner.export` does), so processes never race for one file"
