@@ -4,7 +4,7 @@ BIN = $(VENV)/bin
 export WANDB_MODE ?= offline
 export WANDB_SILENT ?= true
 
-.PHONY: setup demo test sync nbtest pytest export docs serve clean
+.PHONY: setup demo test sync nbtest pytest export docs outputs serve clean
 setup:
 	@bash tools/setup_env.sh
 
@@ -27,6 +27,10 @@ test: sync nbtest pytest
 
 docs: setup  ## the documentation site in _docs/: nbdev_docs with Quarto, else executed notebooks rendered by MkDocs (tools/build_docs.sh)
 	@VENV=$(VENV) bash tools/build_docs.sh
+
+outputs: setup  ## run the notebooks (NB=nbs/X.ipynb for one) and store their outputs in them, then rewrite README.md from nbs/index.ipynb
+	$(BIN)/python tools/save_outputs.py $(NB)
+	$(BIN)/python tools/make_readme.py
 
 PORT ?= 8000
 serve: docs  ## build the site, then serve it on http://127.0.0.1:$(PORT)/
