@@ -37,16 +37,21 @@ def page_path(nb:Path, cfg)->Path:
     from nbdev.doclinks import _nbpath2html
     return PAGES/_nbpath2html(nb.relative_to(cfg.nbs_path)).with_suffix('.ipynb')
 
-def _exec_proc(fn:Path, skip_flags:set):
-    "An nbdev processor that runs the whole notebook `fn` (outputs stored in the cells), skipping cells as `nbdev_test` does"
-    from execnb.shell import CaptureShell
-    from nbdev.process import Processor
+def skip_cell(skip_flags:set):
+    "The predicate `nbdev_test` uses: skip non-code cells, `nbdev_export()` calls, `#| eval: false` cells and cells with a flag in `skip_flags`"
     def _no_eval(cell):
         if cell.cell_type != 'code': return True
         if 'nbdev_export' + '(' in cell.source: return True
         direc = getattr(cell, 'directives_', None) or {}
         if direc.get('eval:', [''])[0].lower() == 'false': return True
         return skip_flags & direc.keys()
+    return _no_eval
+
+def _exec_proc(fn:Path, skip_flags:set):
+    "An nbdev processor that runs the whole notebook `fn` (outputs stored in the cells), skipping cells as `nbdev_test` does"
+    from execnb.shell import CaptureShell
+    from nbdev.process import Processor
+    _no_eval = skip_cell(skip_flags)
 
     class exec_all(Processor):
         def begin(self):

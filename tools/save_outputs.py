@@ -23,20 +23,14 @@ def run_notebook(fn:Path)->float:
     from nbdev.config import get_config
     from nbdev.process import NBProcessor
     from nbdev.frontmatter import FrontmatterProc
-    flags = set(get_config(path=ROOT).tst_flags.split())
-    def _no_eval(cell):
-        if cell.cell_type != 'code': return True
-        if 'nbdev_export' + '(' in cell.source: return True
-        direc = getattr(cell, 'directives_', None) or {}
-        if direc.get('eval:', [''])[0].lower() == 'false': return True
-        return flags & direc.keys()
+    sys.path.insert(0, str(ROOT/'tools'))
+    from build_docs import skip_cell, _stream_outputs   # skip cells as nbdev_test does; clean streams as the docs build does
+    _no_eval = skip_cell(set(get_config(path=ROOT).tst_flags.split()))
     start, nb = time.time(), NBProcessor(fn, procs=FrontmatterProc, process=True).nb
     k = CaptureShell(fn)
     try:
         with working_directory(fn.parent): k.run_all(nb, exc_stop=True, preproc=_no_eval)
     except BaseException: raise RuntimeError(f'{fn}: a cell failed, the notebook was not changed\n{k.prettytb(fname=fn)}') from None
-    sys.path.insert(0, str(ROOT/'tools'))
-    from build_docs import _stream_outputs     # progress bars dropped, fastai's results tables as HTML tables, as on the site
     clean = lambda outs: [r for o in outs for r in (_stream_outputs(o) if o.get('output_type') == 'stream' else [o])]
     outs = {c.get('id'): clean(c.get('outputs', [])) for c in nb.cells if c.cell_type == 'code'}
     raw = json.loads(fn.read_text())
