@@ -1,6 +1,6 @@
 """Data-parallel training: 2 CPU processes (torchrun, gloo) keep every network identical and train like 1 process with twice the batch.
 
-pytest runs the single-process references and launches this file with torchrun, which runs `main` in each process."""
+pytest runs the single-process references and launches this file with torchrun (and once with `accelerate launch`), which runs `main` in each process."""
 import os, shutil, signal, socket, subprocess, sys, time
 from pathlib import Path
 import pytest, torch
@@ -171,12 +171,8 @@ def data(tmp_path_factory):
 def _free_port()->int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
 
-@pytest.fixture(scope='module')
-def ranks(data):
-    "Launch `main` in 2 processes with torchrun (gloo on 127.0.0.1), the way a user would; return each process's results"
-    out = data/'out'; out.mkdir()
-    cmd = [sys.executable, '-m', 'torch.distributed.run', '--nnodes=1', '--nproc_per_node=2', '--node_rank=0',
-           '--master_addr=127.0.0.1', f'--master_port={_free_port()}', __file__, str(data), str(out)]
+def _launch(cmd:list, what:str):
+    "Run a launcher command (2 processes, gloo on 127.0.0.1) the way a user would, and fail with its log if it fails or hangs"
     lo = next((n for _,n in socket.if_nameindex() if n.startswith('lo')), None)    # gloo would use the host name's interface
     env = {**os.environ, 'CUDA_VISIBLE_DEVICES': '', 'OMP_NUM_THREADS': '1', 'WANDB_MODE': 'offline', **({'GLOO_SOCKET_IFNAME': lo} if lo else {})}
     t = time.time()
@@ -184,9 +180,16 @@ def ranks(data):
     try: log, _ = proc.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL); log, _ = proc.communicate()
-        pytest.fail(f'torchrun did not finish in {TIMEOUT} s:\n{log[-5000:]}')
+        pytest.fail(f'{what} did not finish in {TIMEOUT} s:\n{log[-5000:]}')
     assert proc.returncode == 0, log[-5000:]
-    print(f'torchrun: {time.time()-t:.1f} s')
+    print(f'{what}: {time.time()-t:.1f} s')
+
+@pytest.fixture(scope='module')
+def ranks(data):
+    "Launch `main` in 2 processes with torchrun; return each process's results"
+    out = data/'out'; out.mkdir()
+    _launch([sys.executable, '-m', 'torch.distributed.run', '--nnodes=1', '--nproc_per_node=2', '--node_rank=0',
+             '--master_addr=127.0.0.1', f'--master_port={_free_port()}', __file__, str(data), str(out)], 'torchrun')
     return [torch.load(out/f'rank{r}.pth', weights_only=False) for r in range(2)]
 
 @pytest.mark.parametrize('kind', ['cyclegan', 'cyclegan_pool', 'pix2pix_in', 'pix2pix_bn'])
@@ -284,4 +287,23 @@ def test_only_process_0_exports(ranks, data):
     assert ranks[0]['exported'] and not ranks[1]['exported']
     assert not (data/'out'/'G_from_rank1.pth').exists()
 
-if __name__ == '__main__': main(Path(sys.argv[1]), Path(sys.argv[2]))
+def test_accelerate_launch(data, ranks):
+    """The `accelerate launch` command of the docs (`--multi_gpu --num_processes 2`; on this GPU-less machine it falls back to gloo)
+    starts the same data-parallel training as torchrun: 2 processes, identical networks, the same weights as the torchrun run.
+    (`accelerate launch --cpu` starts one process only, whatever `--num_processes` says: that is a single-process run.)"""
+    pytest.importorskip('accelerate')
+    out = data/'out_accelerate'; out.mkdir()
+    _launch([str(Path(sys.executable).parent/'accelerate'), 'launch', '--multi_gpu', '--num_processes=2', '--num_machines=1',
+             '--main_process_ip=127.0.0.1', f'--main_process_port={_free_port()}', '--mixed_precision=no', '--dynamo_backend=no',
+             __file__, str(data), str(out), 'accelerate'], 'accelerate launch')
+    r0, r1 = [torch.load(out/f'rank{r}.pth', weights_only=False) for r in range(2)]
+    assert r0['world_size'] == r1['world_size'] == '2'
+    for k, v in r0['state'].items():
+        assert torch.equal(v, r1['state'][k]), k
+        assert torch.equal(v, ranks[0]['cyclegan']['state'][k]), k
+
+if __name__ == '__main__':
+    if sys.argv[3:] == ['accelerate']:
+        torch.save({**train('cyclegan', Path(sys.argv[1]), bs=2, seed=int(os.environ['RANK'])), 'world_size': os.environ['WORLD_SIZE']},
+                   Path(sys.argv[2])/f"rank{os.environ['RANK']}.pth")
+    else: main(Path(sys.argv[1]), Path(sys.argv[2]))
