@@ -293,7 +293,7 @@ def test_accelerate_launch(data, ranks):
     (`accelerate launch --cpu` starts one process only, whatever `--num_processes` says: that is a single-process run.)"""
     pytest.importorskip('accelerate')
     out = data/'out_accelerate'; out.mkdir()
-    _launch([str(Path(sys.executable).parent/'accelerate'), 'launch', '--multi_gpu', '--num_processes=2', '--num_machines=1',
+    _launch([sys.executable, '-m', 'accelerate.commands.launch', '--multi_gpu', '--num_processes=2', '--num_machines=1',
              '--main_process_ip=127.0.0.1', f'--main_process_port={_free_port()}', '--mixed_precision=no', '--dynamo_backend=no',
              __file__, str(data), str(out), 'accelerate'], 'accelerate launch')
     r0, r1 = [torch.load(out/f'rank{r}.pth', weights_only=False) for r in range(2)]

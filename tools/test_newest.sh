@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Runs the pytest suite against the newest fastai and fastcore (2.x) on PyPI, as a user who `pip install upit_ext` today gets them.
+# The dev toolchain pins fastcore<2 (nbdev 2 needs it); the library must not. A second venv, .venv-newest, takes everything else
+# (torch, torchvision, upit, ...) from .venv through a .pth file and installs only fastai and fastcore of its own, so this costs seconds.
+# FASTAI/FASTCORE pick other versions; the notebooks are not run here (nbdev_test needs the fastcore<2 toolchain).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+VENV=${VENV:-.venv}; NEW=${NEW:-.venv-newest}
+"$VENV/bin/python" -m venv --clear "$NEW"
+site() { "$1/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
+site "$VENV" > "$(site "$NEW")/zz_upit_ext_base.pth"        # searched after the new venv's own packages
+PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= "$NEW/bin/python" -m pip install -q --upgrade "${FASTAI:-fastai}" "${FASTCORE:-fastcore}" 2>&1 \
+  | grep -v -i "not uninstalling\|outside environment\|can't uninstall" || true
+"$NEW/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
+"$NEW/bin/python" - <<'PY'
+import fastai, fastcore, sys
+print(f'fastai {fastai.__version__}, fastcore {fastcore.__version__} (from {fastai.__file__})')
+sys.exit(fastcore.__version__.split('.')[0] != '2' or not fastai.__file__.startswith(sys.prefix))
+PY
+"$NEW/bin/python" -m pytest -q -p no:cacheprovider tests --ignore=tests/test_docs_browser.py --ignore=tests/test_soak.py
