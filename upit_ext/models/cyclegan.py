@@ -32,7 +32,7 @@ class UnpairedGAN(nn.Module):
 class CycleGAN(UnpairedGAN, PyTorchModelHubMixin):
     "CycleGAN with ResNet generators `G_B` (A to B), `G_A` (B to A) and PatchGAN discriminators `D_A`, `D_B`, in UPIT's layout"
     def __init__(self, ch_in:int=3, ch_out:int=3, n_features:int=64, disc_layers:int=3, gen_blocks:int=9, norm:str='instance',
-                 drop:float=0., init_type:str='normal', init_gain:float=0.02, pad_mode:str='reflection'):
+                 drop:float=0., init_type:str='normal', init_gain:float=0.02, pad_mode:str='reflection', lsgan:bool=True):
         super().__init__()
         store_attr(but='self')
         self.build(partial(resnet_generator, n_ftrs=n_features, n_blocks=gen_blocks, norm=norm, dropout=drop, pad_mode=pad_mode, init_type=init_type, init_gain=init_gain),

@@ -70,7 +70,7 @@ def ganilla_generator(ch_in:int, ch_out:int, n_ftrs:int=64, norm:str='instance',
 class GANILLA(UnpairedGAN, PyTorchModelHubMixin):
     "GANILLA with generators `G_B` (A to B), `G_A` (B to A) and PatchGAN discriminators `D_A`, `D_B`, in UPIT's layout"
     def __init__(self, ch_in:int=3, ch_out:int=3, n_features:int=64, disc_layers:int=3, norm:str='instance', drop:float=0.,
-                 init_type:str='normal', init_gain:float=0.02, fpn_weights:tuple=(1.,1.,1.,1.)):
+                 init_type:str='normal', init_gain:float=0.02, fpn_weights:tuple=(1.,1.,1.,1.), lsgan:bool=True):
         super().__init__()
         store_attr(but='self')
         self.build(partial(ganilla_generator, n_ftrs=n_features, norm=norm, dropout=drop, fpn_weights=fpn_weights, init_type=init_type, init_gain=init_gain),

@@ -9,10 +9,11 @@ from ..core import *
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['generators', 'discriminators', 'gan_splitter', 'set_requires_grad', 'GANCriterion', 'cycle_input', 'pix2pix_input',
-           'cycle_disc_pairs', 'pix2pix_disc_pairs', 'AdversarialLoss', 'LossTerm', 'NonFiniteLossError',
-           'TranslationTrainer', 'bf16_supported', 'GANAutocast', 'GANCompile', 'LossTermCallback', 'CycleLoss',
-           'IdentityLoss', 'L1Loss', 'ImageBuffer', 'ImagePool', 'LinearDecay']
+__all__ = ['generators', 'discriminators', 'gan_splitter', 'set_requires_grad', 'GANCriterion', 'disc_outputs_probs',
+           'default_gan_mode', 'cycle_input', 'pix2pix_input', 'cycle_disc_pairs', 'pix2pix_disc_pairs',
+           'AdversarialLoss', 'LossTerm', 'NonFiniteLossError', 'TranslationTrainer', 'bf16_supported', 'GANAutocast',
+           'GANCompile', 'LossTermCallback', 'CycleLoss', 'IdentityLoss', 'L1Loss', 'ImageBuffer', 'ImagePool',
+           'LinearDecay']
 
 # %% ../../nbs/09_train.callbacks.ipynb #10ec940d
 def generators(m:nn.Module)->L:
@@ -33,14 +34,29 @@ def set_requires_grad(ms, rg:bool):
         for p in m.parameters(): p.requires_grad_(rg)
 
 # %% ../../nbs/09_train.callbacks.ipynb #3b495454
+def _bce_probs(pred:Tensor, target:Tensor)->Tensor:
+    "Binary cross-entropy of probabilities, in float32 outside autocast"
+    with torch.autocast(pred.device.type, enabled=False): return F.binary_cross_entropy(pred.float(), target.float())
+
 _gan_fns = {'lsgan': F.mse_loss, 'vanilla': F.binary_cross_entropy_with_logits}
 
 class GANCriterion:
-    "Adversarial loss of discriminator logits against an all-real or all-fake target: 'lsgan' (MSE) or 'vanilla' (BCE with logits)"
-    def __init__(self, gan_mode:str='lsgan'):
+    "Adversarial loss of discriminator outputs against an all-real or all-fake target: 'lsgan' (MSE) or 'vanilla' (BCE, of logits unless `probs`)"
+    def __init__(self, gan_mode:str='lsgan', probs:bool=False):
         if gan_mode not in _gan_fns: raise InputError(f"gan_mode='{gan_mode}' is not one of {list(_gan_fns)}")
-        self.gan_mode = gan_mode
-    def __call__(self, pred:Tensor, target_is_real:bool)->Tensor: return _gan_fns[self.gan_mode](pred, torch.full_like(pred, float(target_is_real)))
+        store_attr()
+        self.fn = _bce_probs if probs and gan_mode == 'vanilla' else _gan_fns[gan_mode]
+    def __call__(self, pred:Tensor, target_is_real:bool)->Tensor: return self.fn(pred, torch.full_like(pred, float(target_is_real)))
+
+def disc_outputs_probs(m:nn.Module)->bool:
+    "Whether the discriminators of `m` end in a sigmoid and output probabilities (UPIT's models built with `lsgan=False`) rather than logits"
+    ends = {isinstance(list(d.modules())[-1], nn.Sigmoid) for d in discriminators(m)}
+    if len(ends) > 1: raise InputError(f"{type(m).__name__}: some discriminators end in a sigmoid and some do not; build them alike")
+    return ends == {True}
+
+def default_gan_mode(m:nn.Module)->str:
+    "The adversarial loss `m` was built for: 'vanilla' if built with `lsgan=False` (UPIT's or ours), else 'lsgan'"
+    return 'vanilla' if disc_outputs_probs(m) or getattr(m, 'lsgan', True) is False else 'lsgan'
 
 # %% ../../nbs/09_train.callbacks.ipynb #387868a8
 def cycle_input(real_A, real_B)->tuple: "Model input of CycleGAN-style models: the pair `(real_A, real_B)`"; return ((real_A, real_B),)
@@ -59,8 +75,8 @@ def _named(prefix:str, name:str, suffix:str='')->str: return '_'.join(o for o in
 
 class AdversarialLoss:
     "Generator loss: every discriminator of `model` should take the generated images for real; keeps the pairs for the trainer"
-    def __init__(self, model:nn.Module, disc_pairs=cycle_disc_pairs, gan_mode:str='lsgan'):
-        store_attr('model,disc_pairs'); self.crit = GANCriterion(gan_mode)
+    def __init__(self, model:nn.Module, disc_pairs=cycle_disc_pairs, gan_mode:str=None):
+        store_attr('model,disc_pairs'); self.crit = GANCriterion(ifnone(gan_mode, default_gan_mode(model)), disc_outputs_probs(model))
     def __call__(self, pred, real_A, real_B)->Tensor:
         self.pairs = self.disc_pairs(self.model, pred, real_A, real_B)
         self.terms = {_named('gen_loss', n): self.crit(D(fake), True) for n,D,_,fake in self.pairs}

@@ -85,7 +85,7 @@ def check_model_fits(dls, m:nn.Module):
 
 @delegates(Learner.__init__)
 def cycle_learner(dls, m:nn.Module, opt_func=GANAdam, lr:float=2e-4, lambda_A:float=10., lambda_B:float=10., lambda_idt:float=0.5,
-                  pool_size:int=50, gan_mode:str='lsgan', n_epochs:int=None, n_epochs_decay:int=None, per_epoch:bool=True,
+                  pool_size:int=50, gan_mode:str=None, n_epochs:int=None, n_epochs_decay:int=None, per_epoch:bool=True,
                   mixed_precision='auto', channels_last:bool=None, compile=False, metrics=None, cbs=None, **kwargs)->CycleGANLearner:
     "A `Learner` that trains `m` (our `CycleGAN`/`GANILLA` or UPIT's) on unpaired `dls` with the CycleGAN recipe"
     check_model_fits(dls, m)
