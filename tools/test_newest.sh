@@ -9,8 +9,9 @@ VENV=${VENV:-.venv}; NEW=${NEW:-.venv-newest}
 "$VENV/bin/python" -m venv --clear "$NEW"
 site() { "$1/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])'; }
 site "$VENV" > "$(site "$NEW")/zz_upit_ext_base.pth"        # searched after the new venv's own packages
-PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= "$NEW/bin/python" -m pip install -q --upgrade "${FASTAI:-fastai}" "${FASTCORE:-fastcore}" 2>&1 \
-  | grep -v -i "not uninstalling\|outside environment\|can't uninstall" || true
+# pip's notes that it leaves .venv's older fastai alone go to a log, shown if the install fails
+PIP_CONFIG_FILE=/dev/null PIP_FIND_LINKS= "$NEW/bin/python" -m pip install -q --upgrade "${FASTAI:-fastai}" "${FASTCORE:-fastcore}" \
+  > "$NEW/pip.log" 2>&1 || { cat "$NEW/pip.log"; exit 1; }
 "$NEW/bin/python" -m pip install -q --no-deps --no-build-isolation -e .
 "$NEW/bin/python" - <<'PY'
 import fastai, fastcore, sys
