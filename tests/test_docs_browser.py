@@ -185,9 +185,10 @@ def test_search_in_browser(server, browser):
     if not box.is_displayed(): browser.find_element(By.CSS_SELECTOR, 'label.md-header__button[for="__search"]').click()   # narrow window
     WebDriverWait(browser, 10).until(lambda d: box.is_displayed())
     box.click(); box.send_keys('cycle_learner')
-    # the search worker loads the index, then lists the results as links
-    links = WebDriverWait(browser, 30).until(lambda d: [a.get_attribute('href') for a in
-                                                       d.find_elements(By.CSS_SELECTOR, '.md-search-result__list a.md-search-result__link')] or None)
+    # the search worker loads the index, then lists the results as links; the list is re-rendered as results arrive, so its links
+    # are read in one script (element by element, a link can be replaced between two reads: a stale element)
+    links = WebDriverWait(browser, 30).until(lambda d: d.execute_script(
+        "return Array.from(document.querySelectorAll('.md-search-result__list a.md-search-result__link'), a => a.href)") or None)
     pages = [urlsplit(l).path.lstrip('/') for l in links]
     assert 'train.learners.html' in pages, pages
     assert _status(links[0].split('#')[0]) == 200, links[0]
