@@ -4,7 +4,7 @@ BIN = $(VENV)/bin
 export WANDB_MODE ?= offline
 export WANDB_SILENT ?= true
 
-.PHONY: setup demo test test-newest sync nbtest pytest export docs outputs serve clean
+.PHONY: setup demo test test-newest test-min sync nbtest pytest export docs outputs serve clean
 setup:
 	@bash tools/setup_env.sh
 
@@ -27,6 +27,9 @@ test: sync nbtest pytest
 
 test-newest: setup  ## pytest again with the newest fastai and fastcore 2 from PyPI (the dev tools pin fastcore<2; users do not)
 	@VENV=$(VENV) bash tools/test_newest.sh
+
+test-min: setup  ## pytest again with the oldest fastai and fastcore that settings.ini's requirements allow (the fastai>= and fastcore>= minimums, read from there)
+	@VENV=$(VENV) bash tools/test_min.sh
 
 docs: setup  ## the documentation site in _docs/: nbdev_docs with Quarto, else executed notebooks rendered by MkDocs (tools/build_docs.sh)
 	@VENV=$(VENV) bash tools/build_docs.sh

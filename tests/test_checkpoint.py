@@ -7,7 +7,7 @@ from upit_ext.data.unpaired import get_dls
 from upit_ext.models.cyclegan import CycleGAN
 from upit_ext.train.learners import cycle_learner
 from upit_ext.train.callbacks import NonFiniteLossError
-from upit_ext.tracking import CheckpointCallback, load_checkpoint, save_checkpoint
+from upit_ext.train.checkpoint import CheckpointCallback, load_checkpoint, save_checkpoint
 
 def _learner(data, path, nf=4):
     dls = get_dls(data/'trainA', data/'trainB', load_size=32, crop_size=32, bs=2, num_workers=0)
@@ -24,7 +24,7 @@ CHILD = textwrap.dedent("""
     from upit_ext.data.unpaired import get_dls
     from upit_ext.models.cyclegan import CycleGAN
     from upit_ext.train.learners import cycle_learner
-    from upit_ext.tracking import save_checkpoint
+    from upit_ext.train.checkpoint import save_checkpoint
     data, ck = Path(sys.argv[1]), Path(sys.argv[2])
     dls = get_dls(data/'trainA', data/'trainB', load_size=32, crop_size=32, bs=2, num_workers=0)
     learn = cycle_learner(dls, CycleGAN(3, 3, 8, gen_blocks=1), path=ck.parent)

@@ -29,7 +29,7 @@ def _stop_cb(stop_after):
 def train(kind:str, data:Path, bs:int, seed:int=0, stop_after:int=None, resume=None, pool_size:int=0)->dict:
     "Train a tiny `kind` model for `STEPS` epochs (the order of the data from seed 0, the networks from `seed`) and return what to compare"
     from fastai.vision.all import set_seed, Resize
-    from upit_ext.tracking import CheckpointCallback
+    from upit_ext.train.checkpoint import CheckpointCallback
     from upit_ext.data.unpaired import get_dls
     from upit_ext.data.paired import get_paired_dls
     from upit_ext.models.cyclegan import CycleGAN

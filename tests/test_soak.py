@@ -7,7 +7,7 @@ from upit_ext.data.demo import make_demo_data
 from upit_ext.data.unpaired import get_dls
 from upit_ext.models.cyclegan import CycleGAN
 from upit_ext.train.learners import cycle_learner
-from upit_ext.tracking import CheckpointCallback
+from upit_ext.train.checkpoint import CheckpointCallback
 
 pytestmark = [pytest.mark.slow, pytest.mark.skipif(not Path('/proc/self/status').exists(), reason='reads /proc')]
 

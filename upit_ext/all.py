@@ -6,11 +6,14 @@ from .data.demo import *
 from .data.unpaired import *
 from .data.paired import *
 from .models.layers import *
+from .models.base import *
 from .models.cyclegan import *
 from .models.ganilla import *
 from .models.pix2pix import *
 from .models.registry import *
+from .train.objectives import *
 from .train.callbacks import *
+from .train.checkpoint import *
 from .train.learners import *
 from .tracking import *
 from .inference import *

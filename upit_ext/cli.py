@@ -12,12 +12,11 @@ from .data.demo import make_demo_data
 from .data.unpaired import get_dls
 from .data.paired import get_paired_dls, get_side_by_side_dls
 from .models.cyclegan import CycleGAN
-from .models.ganilla import GANILLA
-from .models.pix2pix import Pix2Pix
-from .models.registry import create_model, list_models, model_defaults
-from .train.learners import cycle_learner, pix2pix_learner
+from .models.registry import create_model, list_models, model_defaults, model_info
+from .train.learners import cycle_learner, learner_for
+from .train.checkpoint import CheckpointCallback
 from .inference import OutputExistsError, export_generator, translate
-from .tracking import CheckpointCallback, TranslationWandbCallback, plot_loss_terms  # Recorder.plot_loss_terms
+from .tracking import TranslationWandbCallback, generator_files, plot_loss_terms  # Recorder.plot_loss_terms
 
 # %% auto #0
 __all__ = ['translate_files', 'translation_grid', 'run_demo', 'train_files', 'run_train', 'run_translate', 'main']
@@ -31,15 +30,13 @@ def _to_pil(x:Tensor)->Image.Image:
 def translate_files(gen:nn.Module, files, size:int)->Tensor:
     "Translate image `files` resized to `size` with `gen`, in eval mode, as a batch in [-1, 1]"
     x = torch.stack([TensorImage(image2tensor(open_image(f).resize((size, size), Image.BICUBIC))) for f in files]).float()/127.5 - 1
-    training = gen.training
-    gen.eval()
-    with torch.inference_mode(): y = gen(x.to(next(gen.parameters()).device)).cpu()
-    gen.train(training)
+    with evaluating(gen), torch.inference_mode(): y = gen(x.to(next(gen.parameters()).device)).cpu()
     return x, y
 
 def translation_grid(model:nn.Module, filesA, filesB, size:int, scale:int=2)->Image.Image:
     "A grid with one row per pair of test images: A, G_B(A) (A to B), B, G_A(B) (B to A)"
-    (a, fake_B), (b, fake_A) = translate_files(model.G_B, filesA, size), translate_files(model.G_A, filesB, size)
+    g = model.generators()
+    (a, fake_B), (b, fake_A) = translate_files(g['AtoB'], filesA, size), translate_files(g['BtoA'], filesB, size)
     rows = [[a[i], fake_B[i], b[i], fake_A[i]] for i in range(min(len(a), len(b)))]
     grid = Image.new('RGB', (4*size, len(rows)*size), 'white')
     for r,row in enumerate(rows):
@@ -47,6 +44,8 @@ def translation_grid(model:nn.Module, filesA, filesB, size:int, scale:int=2)->Im
     return grid.resize((grid.width*scale, grid.height*scale), Image.NEAREST)
 
 # %% ../nbs/13_cli.ipynb #d60bcb8a
+def _file_key(fn:str)->str: "`generator` for `G.pth`, `generator_AtoB` for `G_AtoB.pth`..."; return 'generator' + fn[1:].removesuffix('.pth')
+
 def run_demo(out='upit_ext_demo', epochs:int=30, size:int=64, n_images:int=40, bs:int=4, n_features:int=16, gen_blocks:int=3,
              seed:int=0, show_progress:bool=True)->dict:
     "Train a small CycleGAN on the embedded day/night landscapes; write translations, loss curves and the exported generators under `out`"
@@ -63,26 +62,24 @@ def run_demo(out='upit_ext_demo', epochs:int=30, size:int=64, n_images:int=40, b
     files = dict(translations=out/'translations.png', losses=out/'losses.png', generator_AtoB=out/'G_AtoB.pth', generator_BtoA=out/'G_BtoA.pth')
     translation_grid(model, image_files(data/'testA'), image_files(data/'testB'), size).save(files['translations'])
     learn.recorder.plot_loss_terms(files['losses'])
-    for d in ('AtoB', 'BtoA'): export_generator(learn, files[f'generator_{d}'], d, overwrite=True)
+    for fn,d in generator_files(model).items(): export_generator(learn, files[_file_key(fn)], d, overwrite=True)
     return files
 
 # %% ../nbs/13_cli.ipynb #6590cbcc
-def _is_paired(model:str)->bool: return model.startswith('pix2pix')
-
 def train_files(model:str, out)->dict:
-    "The files `run_train` writes into `out` for `model`"
+    "The files `run_train` writes into `out` for `model`: its exported generators (`generator_files`), the model, the losses, the checkpoint"
     out = Path(out).expanduser()
-    gens = {'generator': out/'G.pth'} if _is_paired(model) else {'generator_AtoB': out/'G_AtoB.pth', 'generator_BtoA': out/'G_BtoA.pth'}
-    return {**gens, 'model': out/'model', 'losses': out/'losses.png', 'checkpoint': out/'checkpoint.pth'}
+    with torch.device('meta'): gens = generator_files(create_model(model))
+    return {**{_file_key(fn): out/fn for fn in gens}, 'model': out/'model', 'losses': out/'losses.png', 'checkpoint': out/'checkpoint.pth'}
 
 def _train_dls(model, pathA, pathB, paired_path, paired, **kwargs):
     "The `DataLoaders` for `model` from the data arguments of `run_train`, or an `InputError` saying which to give"
-    if _is_paired(model):
+    if model_info(model)['paired']:
         if paired_path is not None:
             if pathA is not None or pathB is not None: raise InputError("give either --paired-path or --pathA and --pathB, not both")
             return get_side_by_side_dls(paired_path, **kwargs)
-        if pathA is None or pathB is None: raise InputError("pix2pix learns from pairs: give --paired-path (side-by-side images) or --pathA, --pathB and --paired")
-        if not paired: raise InputError("pix2pix learns from pairs: add --paired to pair the images of --pathA and --pathB by file name")
+        if pathA is None or pathB is None: raise InputError(f"{model} learns from pairs: give --paired-path (side-by-side images) or --pathA, --pathB and --paired")
+        if not paired: raise InputError(f"{model} learns from pairs: add --paired to pair the images of --pathA and --pathB by file name")
         return get_paired_dls(pathA, pathB, **kwargs)
     if paired_path is not None or paired: raise InputError(f"{model} learns from unpaired folders: give --pathA and --pathB (without --paired or --paired-path)")
     if pathA is None or pathB is None: raise InputError(f"{model} needs two folders of images: give --pathA and --pathB")
@@ -126,8 +123,7 @@ def run_train(model:str, out, pathA=None, pathB=None, paired_path=None, paired:b
         dls = _train_dls(model, pathA, pathB, paired_path, paired, direction=direction, load_size=load_size, crop_size=crop_size, bs=bs,
                          num_workers=num_workers, seed=seed, on_bad='skip' if skip_bad else 'error')
         m = _train_model(model, n_features, gen_blocks, n_downs)
-        make = pix2pix_learner if _is_paired(model) else cycle_learner
-        learn = make(dls, m, lr=lr, n_epochs=epochs, n_epochs_decay=epochs_decay, path=out, model_dir='.')
+        learn = learner_for(m)(dls, m, lr=lr, n_epochs=epochs, n_epochs_decay=epochs_decay, path=out, model_dir='.')
     except InputError as e: raise _as_options(e) from None
     out.mkdir(parents=True, exist_ok=True)
     learn.add_cb(CheckpointCallback(files['checkpoint'].stem, every=checkpoint_every))
@@ -142,9 +138,7 @@ def run_train(model:str, out, pathA=None, pathB=None, paired_path=None, paired:b
             with learn.no_bar(), learn.no_logging(): learn.fit(epochs + epochs_decay, resume=resume)
     finally:
         if wandb_project: wandb.finish()
-    if _is_paired(model): export_generator(learn, files['generator'])
-    else:
-        for d in ('AtoB', 'BtoA'): export_generator(learn, files[f'generator_{d}'], d)
+    for fn,d in generator_files(m).items(): export_generator(learn, files[_file_key(fn)], d)
     m.save_pretrained(files['model'])
     learn.recorder.plot_loss_terms(files['losses'])
     return files

@@ -11,7 +11,7 @@ from upit.data.unpaired import PILImageA, PILImageB, TensorImageA, TensorImageB,
 
 # %% auto #0
 __all__ = ['InputError', 'MissingPathError', 'image_files', 'open_image', 'ImageOpener', 'check_images', 'check_sizes',
-           'PILImageA', 'PILImageB', 'TensorImageA', 'TensorImageB', 'ToTensorA', 'ToTensorB']
+           'evaluating', 'PILImageA', 'PILImageB', 'TensorImageA', 'TensorImageB', 'ToTensorA', 'ToTensorB']
 
 # %% ../nbs/00_core.ipynb #cac69ae1
 _all_ = ['PILImageA', 'PILImageB', 'TensorImageA', 'TensorImageB', 'ToTensorA', 'ToTensorB']
@@ -102,3 +102,13 @@ def check_sizes(load_size, crop_size):
     ls, cs = fastuple(*tuplify(load_size)*(3-len(tuplify(load_size)))), fastuple(*tuplify(crop_size)*(3-len(tuplify(crop_size))))
     if any(c > l for c,l in zip(cs, ls)): raise InputError(f"crop_size={crop_size} is larger than load_size={load_size}: images are resized to load_size, then cropped")
     if any(c < 1 for c in cs): raise InputError(f"crop_size={crop_size} must be positive")
+
+# %% ../nbs/00_core.ipynb #4f1d9fe3
+@contextmanager
+def evaluating(m:nn.Module):
+    "Put `m` in eval mode for a block; restore the train/eval mode of each of its submodules afterwards, even if the block raises"
+    modes = [(o, o.training) for o in m.modules()]
+    m.eval()
+    try: yield m
+    finally:
+        for o,t in modes: o.train(t)

@@ -15,7 +15,8 @@ from .train.learners import *
 from .data.unpaired import PartnerB
 
 # %% auto #0
-__all__ = ['distributed', 'broadcast_', 'ShardedDL', 'GANDataParallel', 'FitBarrier', 'setup_gan_distrib']
+__all__ = ['distributed', 'broadcast_', 'ShardedDL', 'GANDataParallel', 'FitBarrier', 'setup_gan_distrib', 'gan_distrib_ctx',
+           'translation_distrib_ctx']
 
 # %% ../nbs/15_distributed.ipynb #47fbd9d6
 def distributed()->bool:
@@ -136,7 +137,7 @@ class GANDataParallel(Callback):
 
     def wrap(self):
         "Wrap every generator and discriminator in a `DistributedDataParallel` that its calls go through when it is trained"
-        for net in [*generators(self.model), *discriminators(self.model)]:
+        for net in self.model.networks().values():
             prev = net._compiled_call_impl                                    # set by `GANCompile`, or None
             call = ifnone(prev, net._call_impl)
             set_requires_grad(net, True)                                      # DDP averages the gradients of the parameters that require one
@@ -194,29 +195,30 @@ def setup_gan_distrib(backend:str=None, timeout:float=1800.)->bool:
     atexit.register(_teardown)
     return True
 
-@patch
 @contextmanager
-def gan_distrib_ctx(self:Learner, backend:str=None, timeout:float=1800., **ddp_kwargs):
-    "Train `self` data-parallel across the processes of a launcher (torchrun, accelerate launch) inside this block; in one process, do nothing"
-    if backend is None: backend = 'nccl' if torch.cuda.is_available() and one_param(self.model).is_cuda else 'gloo'
+def gan_distrib_ctx(learn:Learner, backend:str=None, timeout:float=1800., **ddp_kwargs):
+    "Train `learn` data-parallel across the processes of a launcher (torchrun, accelerate launch) inside this block; in one process, do nothing"
+    if backend is None: backend = 'nccl' if torch.cuda.is_available() and one_param(learn.model).is_cuda else 'gloo'
     setup_gan_distrib(backend, timeout)
-    cbs, removed, logger = [GANDataParallel(**ddp_kwargs), FitBarrier()], [], self.logger
+    cbs, removed, logger = [GANDataParallel(**ddp_kwargs), FitBarrier()], [], learn.logger
     try:
         if distributed():
             if dist.get_backend() == 'nccl':
                 device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0)))
-                self.model.to(device); self.dls.to(device)
+                learn.model.to(device); learn.dls.to(device)
             if dist.get_rank():
-                removed = self.cbs.filter(lambda o: isinstance(o, ProgressCallback))
-                self.remove_cbs(removed); self.logger = noop
-        self.add_cbs(cbs)
-        yield self
+                removed = learn.cbs.filter(lambda o: isinstance(o, ProgressCallback))
+                learn.remove_cbs(removed); learn.logger = noop
+        learn.add_cbs(cbs)
+        yield learn
     finally:
-        self.remove_cbs(cbs); cbs[0]._restore()
-        self.add_cbs(removed); self.logger = logger
+        learn.remove_cbs(cbs); cbs[0]._restore()
+        learn.add_cbs(removed); learn.logger = logger
 
-@patch
-def distrib_ctx(self:TranslationLearner, sync_bn:bool=False, in_notebook:bool=False, backend:str=None, timeout:float=1800., **ddp_kwargs):
+def translation_distrib_ctx(learn:TranslationLearner, sync_bn:bool=False, in_notebook:bool=False, backend:str=None, timeout:float=1800., **ddp_kwargs):
     "fastai's `distrib_ctx` for translation GANs: `gan_distrib_ctx` (batch norm statistics stay per process; `in_notebook` is not needed)"
     if sync_bn: raise InputError("sync_bn=True is not supported: batch norm statistics are per process, as with DistributedDataParallel's default")
-    return self.gan_distrib_ctx(backend, timeout, **ddp_kwargs)
+    return gan_distrib_ctx(learn, backend, timeout, **ddp_kwargs)
+
+Learner.gan_distrib_ctx = gan_distrib_ctx                   # `learn.gan_distrib_ctx()`, for any fastai `Learner`
+TranslationLearner.distrib_ctx = translation_distrib_ctx    # `learn.distrib_ctx()`, fastai's name

@@ -19,13 +19,13 @@ from .data.unpaired import NormalizeAB
 from .models.layers import ResnetGenerator, ResnetBlock, resnet_generator
 from .models.ganilla import GanillaGenerator, ganilla_generator
 from .models.pix2pix import UnetGenerator, unet_generator
-from .train.callbacks import ImagePool
+from .models.base import is_translation_gan, as_translation_gan
 from .train.learners import TranslationLearner
 
 # %% auto #0
 __all__ = ['domain_stats', 'ImageTranslator', 'OutputExistsError', 'atomic_write', 'generator_config', 'pick_generator',
            'export_generator', 'check_file', 'load_generator', 'export_torchscript', 'load_torchscript',
-           'instance_norm_stats', 'translate']
+           'instance_norm_stats', 'translate', 'learner_translate']
 
 # %% ../nbs/11_inference.ipynb #089bd1f6
 def domain_stats(dls=None)->dict:
@@ -131,12 +131,11 @@ def pick_generator(learn_or_model, direction:str=None)->tuple:
     dls, model = (learn_or_model.dls, learn_or_model.model) if isinstance(learn_or_model, Learner) else (None, learn_or_model)
     if not isinstance(model, nn.Module): raise InputError(f"expected a Learner, a model or a generator, got a {type(model).__name__}")
     stats = domain_stats(dls)
-    names = [n for n,_ in model.named_children()]
-    if 'G' in names:
-        if d == 'BtoA': raise InputError(f"direction='BtoA': a {type(model).__name__} has one generator, G, which translates A to B")
-        gen = model.G
-    elif 'G_A' in names and 'G_B' in names: gen = model.G_B if d == 'AtoB' else model.G_A
-    else: gen = model
+    if is_translation_gan(model):
+        gens = as_translation_gan(model).generators()
+        if d not in gens: raise InputError(f"direction='{d}': a {type(model).__name__} has one generator, which translates {first(gens)[0]} to {first(gens)[-1]}")
+        gen = gens[d]
+    else: gen = model   # a generator
     s_in, s_out = (stats['A'], stats['B']) if d == 'AtoB' else (stats['B'], stats['A'])
     return gen, s_in, s_out, d, type(model).__name__
 
@@ -299,7 +298,8 @@ def _translator(model_or_path, direction:str=None, device=None)->tuple:
                                       min_size=info['min_size'], scripted=scripted, device=torch.device(device))
     gen, s_in, s_out, *_ = pick_generator(model_or_path, direction)
     p = first(gen.parameters())
-    device = ifnone(device, p.device if p is not None else default_device())
+    device = torch.device(ifnone(device, p.device if p is not None else default_device()))
+    if p is not None and p.device != device: gen = deepcopy(gen)   # translate on another device with a copy: the caller's generator stays where it is
     tr = ImageTranslator(gen, s_in, s_out).to(device)
     return tr, dict(ch_in=_first_conv_channels(gen), size_multiple=tr.size_multiple, min_size=tr.min_size, scripted=False, device=torch.device(device))
 
@@ -440,11 +440,8 @@ def translate(src, model_or_path, dest=None, direction:str=None, bs:int=4, devic
         else: atomic_write(outs[i], lambda f: im.save(f, format=fmt_name))
         done.append(i)
 
-    net = getattr(tr, 'gen', tr)   # the generator's own mode is restored at the end
-    training = net.training
-    tr.eval()
     try:
-        with ThreadPoolExecutor(max(1, num_workers)) as ex, torch.inference_mode():
+        with evaluating(tr), ThreadPoolExecutor(max(1, num_workers)) as ex, torch.inference_mode():
             saving = deque()
             for idx, padded in progress_bar(_prefetch(ex, load, batches), total=len(batches), display=progress and len(batches) > 1, leave=False):
                 if not idx: continue
@@ -458,7 +455,6 @@ def translate(src, model_or_path, dest=None, direction:str=None, bs:int=4, devic
     except _Unreadable as e:
         wrote = f"; the {len(done)} translations before it are complete in '{dest}'" if done and outs is not None else ''
         raise InputError(f"src: {e}{wrote} (on_bad='skip' leaves unreadable images out)") from None
-    finally: net.train(training)
     if bad:
         if not done: raise InputError(f"src: none of the {len(items)} images could be read: {_listed(bad)}")
         warnings.warn(f"src: skipped {len(bad)} unreadable image file(s) of {len(items)}: {_listed(bad)}", stacklevel=2)
@@ -466,26 +462,9 @@ def translate(src, model_or_path, dest=None, direction:str=None, bs:int=4, devic
     return results[0] if single else [r for r in results if r is not None]
 
 # %% ../nbs/11_inference.ipynb #7b4d2b9f
-@patch
 @delegates(translate, but=['model_or_path', 'direction'])
-def translate(self:TranslationLearner, src, dest=None, direction:str='AtoB', **kwargs):
+def learner_translate(learn:TranslationLearner, src, dest=None, direction:str='AtoB', **kwargs):
     "Translate `src` with this learner's generator for `direction` (see `translate`)"
-    return translate(src, self, dest, direction, **kwargs)
+    return translate(src, learn, dest, direction, **kwargs)
 
-# %% ../nbs/11_inference.ipynb #bbf2d254
-@patch
-@delegates(Learner.export)
-def export(self:TranslationLearner, fname='export.pkl', **kwargs):
-    "fastai's `Learner.export`, without the image pool's history and the last batch's tensors"
-    pools = [o for o in self.cbs if isinstance(o, ImagePool)]
-    keep = {'pool': [o.history for o in pools], **{k: getattr(self, k, None) for k in ('fakes', 'loss_terms')},
-            'loss': {k: getattr(self.loss_func, k, None) for k in ('pairs', 'terms')}}
-    try:
-        for o in pools: o.history = None
-        for k in ('fakes', 'loss_terms'): setattr(self, k, None)
-        for k in ('pairs', 'terms'): setattr(self.loss_func, k, None)
-        Learner.export(self, fname, **kwargs)
-    finally:
-        for o,h in zip(pools, keep['pool']): o.history = h
-        for k in ('fakes', 'loss_terms'): setattr(self, k, keep[k])
-        for k,v in keep['loss'].items(): setattr(self.loss_func, k, v)
+TranslationLearner.translate = learner_translate   # `learn.translate(...)`: `train` does not import `inference`, so the method is attached here

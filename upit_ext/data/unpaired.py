@@ -30,11 +30,12 @@ class NormalizeAB(DisplayedTransform):
 
 # %% ../../nbs/02_data.unpaired.ipynb #da4f8bca
 def _split(files:L, valid_pct:float, seed:int|None, arg:str)->tuple:
-    "Split `files` into (train, valid) at random with `valid_pct`"
+    "Split `files` into (train, valid) at random: exactly `round(len(files)*valid_pct)` (at least 1) held out, in the order of fastai's `RandomSplitter(seed=seed)`"
     if not valid_pct: return files, L()
     n_valid = max(1, round(len(files) * valid_pct))
     if n_valid >= len(files): raise InputError(f"{arg}: valid_pct={valid_pct} leaves no training image among its {len(files)}")
-    idx = L(RandomSplitter(valid_pct=n_valid/len(files), seed=seed)(files)[1][:n_valid])
+    if seed is not None: torch.manual_seed(seed)   # as `RandomSplitter` does, so that every process of a data-parallel run splits alike
+    idx = L(torch.randperm(len(files)).tolist()[:n_valid])
     is_valid = set(idx)
     return files[[i for i in range(len(files)) if i not in is_valid]], files[idx]
 

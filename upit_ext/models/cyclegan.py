@@ -8,26 +8,32 @@ from fastai.basics import *
 from huggingface_hub import PyTorchModelHubMixin
 from ..core import InputError
 from .layers import *
+from .base import *
 
 # %% auto #0
 __all__ = ['UnpairedGAN', 'CycleGAN', 'load_junyanz_generator']
 
 # %% ../../nbs/05_models.cyclegan.ipynb #7bd22085
-class UnpairedGAN(nn.Module):
+class UnpairedGAN(TranslationGAN):
     "Base of CycleGAN-style models: generators `G_B` (A to B) and `G_A` (B to A), discriminators `D_A` and `D_B`"
     def build(self, gen, disc, ch_in:int, ch_out:int):
         "Make the four networks from the builders `gen(ch_in, ch_out)` and `disc(ch)`, for `ch_in`-channel A and `ch_out`-channel B"
         self.D_A, self.D_B = disc(ch_in), disc(ch_out)
         self.G_A, self.G_B = gen(ch_out, ch_in), gen(ch_in, ch_out)
 
+    def generators(self)->dict: return {'BtoA': self.G_A, 'AtoB': self.G_B}
+    def discriminators(self)->dict: return {'A': self.D_A, 'B': self.D_B}
+    @property
+    def default_gan_mode(self)->str: return 'lsgan' if getattr(self, 'lsgan', True) else 'vanilla'   # UPIT's `lsgan=False`: the cross-entropy
+
     def forward(self, input):
         "Translate a pair of batches `(real_A, real_B)` into `(fake_A, fake_B)`"
         real_A, real_B = input
         return self.G_A(real_B), self.G_B(real_A)
 
-    def check_size(self, h:int, w:int):
-        "Raise an `InputError` before training if the networks cannot take `h`x`w` images"
-        for m in (self.G_A, self.G_B, self.D_A, self.D_B): m.check_size(h, w)
+    def sample_columns(self, real_A, real_B)->list:
+        "A, G_B(A), B, G_A(B), with UPIT's names"
+        return [('A', real_A, 'A'), ('G_B(A)', self.G_B(real_A), 'B'), ('B', real_B, 'B'), ('G_A(B)', self.G_A(real_B), 'A')]
 
 class CycleGAN(UnpairedGAN, PyTorchModelHubMixin):
     "CycleGAN with ResNet generators `G_B` (A to B), `G_A` (B to A) and PatchGAN discriminators `D_A`, `D_B`, in UPIT's layout"

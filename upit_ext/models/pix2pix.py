@@ -8,6 +8,7 @@ from fastai.basics import *
 from huggingface_hub import PyTorchModelHubMixin
 from ..core import InputError
 from .layers import *
+from .base import *
 
 # %% auto #0
 __all__ = ['UnetBlock', 'UnetGenerator', 'unet_generator', 'unet_256', 'unet_128', 'load_junyanz_unet', 'conditional_patchgan',
@@ -61,19 +62,26 @@ def conditional_patchgan(ch_in:int, ch_out:int, n_ftrs:int=64, n_layers:int=3, n
     return patchgan_discriminator(ch_in + ch_out, n_ftrs, n_layers, norm, init_type, init_gain)
 
 # %% ../../nbs/07_models.pix2pix.ipynb #9ef00676
-class Pix2Pix(nn.Module, PyTorchModelHubMixin):
+class Pix2Pix(TranslationGAN, PyTorchModelHubMixin):
     "pix2pix with a U-Net generator `G` (A to B) and a conditional PatchGAN `D` that judges `torch.cat([A, B], 1)`"
+    paired, recipe, default_gan_mode = True, 'pix2pix', 'vanilla'
     def __init__(self, ch_in:int=3, ch_out:int=3, n_features:int=64, n_downs:int=8, disc_layers:int=3, norm:str='batch',
-                 dropout:float=0.5, init_type:str='normal', init_gain:float=0.02):
+                 drop:float=0.5, init_type:str='normal', init_gain:float=0.02, dropout:float=None):
         super().__init__()
-        store_attr(but='self')
-        self.G = unet_generator(ch_in, ch_out, n_downs, n_features, norm, dropout, init_type, init_gain)
+        if dropout is not None: drop = dropout    # the name before 0.2, kept so that saved configs load
+        store_attr('ch_in,ch_out,n_features,n_downs,disc_layers,norm,drop,init_type,init_gain')
+        self.G = unet_generator(ch_in, ch_out, n_downs, n_features, norm, drop, init_type, init_gain)
         self.D = conditional_patchgan(ch_in, ch_out, n_features, disc_layers, norm, init_type, init_gain)
 
+    def generators(self)->dict: return {'AtoB': self.G}
+    def discriminators(self)->dict: return {'': self.D}     # unnamed: its loss terms are `gen_loss` and `D_loss`
+    def model_input(self, real_A, real_B)->tuple: return (real_A,)
     def forward(self, real_A):
         "Translate a batch of A images into B"
         return self.G(real_A)
-
-    def check_size(self, h:int, w:int):
-        "Raise an `InputError` before training if `G` or `D` cannot take `h`x`w` images"
-        for m in (self.G, self.D): m.check_size(h, w)
+    def disc_pairs(self, pred, real_A, real_B)->list:
+        "The conditional `D` judges (input, output) pairs: `cat([A, B])` against `cat([A, G(A)])`"
+        return [('', self.D, torch.cat([real_A, real_B], 1), torch.cat([real_A, pred], 1))]
+    def sample_columns(self, real_A, real_B)->list:
+        "input, target, prediction"
+        return [('input', real_A, 'A'), ('target', real_B, 'B'), ('prediction', self.G(real_A), 'B')]

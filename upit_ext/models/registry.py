@@ -7,12 +7,13 @@ from __future__ import annotations
 from fastai.basics import *
 import fnmatch, inspect
 from ..core import InputError
+from .base import as_translation_gan
 from .cyclegan import CycleGAN
 from .ganilla import GANILLA
 from .pix2pix import Pix2Pix
 
 # %% auto #0
-__all__ = ['register_model', 'list_models', 'model_defaults', 'create_model']
+__all__ = ['register_model', 'list_models', 'model_defaults', 'create_model', 'model_info']
 
 # %% ../../nbs/08_models.registry.ipynb #5d3bd418
 _registry = {}
@@ -48,6 +49,12 @@ def create_model(name:str, ch_in:int=3, ch_out:int=3, **overrides)->nn.Module:
     fn, defaults = _get(name)
     _check_kwargs(name, fn, overrides)
     return fn(ch_in=ch_in, ch_out=ch_out, **{**defaults, **overrides})
+
+# %% ../../nbs/08_models.registry.ipynb #4e3b480a
+def model_info(name:str, **overrides)->dict:
+    "What the registered model `name` declares: `paired`, `recipe` (its learner factory) and the `directions` its generators translate"
+    with torch.device('meta'): m = as_translation_gan(create_model(name, **overrides))
+    return dict(model=type(m).__name__, paired=m.paired, recipe=m.recipe, directions=list(m.generators()))
 
 # %% ../../nbs/08_models.registry.ipynb #7c3ac806
 register_model('cyclegan', CycleGAN)

@@ -6,27 +6,19 @@
 from __future__ import annotations
 from fastai.vision.all import *
 from ..core import *
+from ..models.base import TranslationGAN
+from .objectives import *
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['generators', 'discriminators', 'gan_splitter', 'set_requires_grad', 'GANCriterion', 'disc_outputs_probs',
-           'default_gan_mode', 'cycle_input', 'pix2pix_input', 'cycle_disc_pairs', 'pix2pix_disc_pairs',
-           'AdversarialLoss', 'LossTerm', 'NonFiniteLossError', 'TranslationTrainer', 'bf16_supported', 'GANAutocast',
-           'GANCompile', 'LossTermCallback', 'CycleLoss', 'IdentityLoss', 'L1Loss', 'ImageBuffer', 'ImagePool',
-           'LinearDecay']
+__all__ = ['gan_splitter', 'set_requires_grad', 'AdversarialLoss', 'LossTerm', 'NonFiniteLossError', 'TranslationTrainer',
+           'bf16_supported', 'GANAutocast', 'GANCompile', 'LossTermCallback', 'CycleLoss', 'IdentityLoss', 'L1Loss',
+           'ImageBuffer', 'ImagePool', 'LinearDecay']
 
 # %% ../../nbs/09_train.callbacks.ipynb #10ec940d
-def generators(m:nn.Module)->L:
-    "The generators of a GAN model: its children whose names start with `G` (`G_A`, `G_B`, `G`)"
-    return L(c for n,c in m.named_children() if n.startswith('G'))
-
-def discriminators(m:nn.Module)->L:
-    "The discriminators of a GAN model: its children whose names start with `D` (`D_A`, `D_B`, `D`)"
-    return L(c for n,c in m.named_children() if n.startswith('D'))
-
-def gan_splitter(m:nn.Module)->list:
-    "Two parameter groups for the optimizer: the generators' and the discriminators'"
-    return [generators(m).map(params).concat(), discriminators(m).map(params).concat()]
+def gan_splitter(m:TranslationGAN)->list:
+    "The optimizer's parameter groups, as the model declares them: generators, discriminators, then each extra module"
+    return list(m.param_groups().values())
 
 def set_requires_grad(ms, rg:bool):
     "Set `requires_grad` of every parameter of the modules `ms` to `rg`"
@@ -34,53 +26,29 @@ def set_requires_grad(ms, rg:bool):
         for p in m.parameters(): p.requires_grad_(rg)
 
 # %% ../../nbs/09_train.callbacks.ipynb #3b495454
-def _bce_probs(pred:Tensor, target:Tensor)->Tensor:
-    "Binary cross-entropy of probabilities, in float32 outside autocast"
-    with torch.autocast(pred.device.type, enabled=False): return F.binary_cross_entropy(pred.float(), target.float())
-
-_gan_fns = {'lsgan': F.mse_loss, 'vanilla': F.binary_cross_entropy_with_logits}
-
-class GANCriterion:
-    "Adversarial loss of discriminator outputs against an all-real or all-fake target: 'lsgan' (MSE) or 'vanilla' (BCE, of logits unless `probs`)"
-    def __init__(self, gan_mode:str='lsgan', probs:bool=False):
-        if gan_mode not in _gan_fns: raise InputError(f"gan_mode='{gan_mode}' is not one of {list(_gan_fns)}")
-        store_attr()
-        self.fn = _bce_probs if probs and gan_mode == 'vanilla' else _gan_fns[gan_mode]
-    def __call__(self, pred:Tensor, target_is_real:bool)->Tensor: return self.fn(pred, torch.full_like(pred, float(target_is_real)))
-
-def disc_outputs_probs(m:nn.Module)->bool:
-    "Whether the discriminators of `m` end in a sigmoid and output probabilities (UPIT's models built with `lsgan=False`) rather than logits"
-    ends = {isinstance(list(d.modules())[-1], nn.Sigmoid) for d in discriminators(m)}
-    if len(ends) > 1: raise InputError(f"{type(m).__name__}: some discriminators end in a sigmoid and some do not; build them alike")
-    return ends == {True}
-
-def default_gan_mode(m:nn.Module)->str:
-    "The adversarial loss `m` was built for: 'vanilla' if built with `lsgan=False` (UPIT's or ours), else 'lsgan'"
-    return 'vanilla' if disc_outputs_probs(m) or getattr(m, 'lsgan', True) is False else 'lsgan'
-
-# %% ../../nbs/09_train.callbacks.ipynb #387868a8
-def cycle_input(real_A, real_B)->tuple: "Model input of CycleGAN-style models: the pair `(real_A, real_B)`"; return ((real_A, real_B),)
-def pix2pix_input(real_A, real_B)->tuple: "Model input of pix2pix: the input image alone"; return (real_A,)
-
-def cycle_disc_pairs(m, pred, real_A, real_B)->list:
-    "(name, discriminator, real, fake) for CycleGAN-style models: `D_A` judges domain A, `D_B` domain B"
-    fake_A, fake_B = pred[:2]
-    return [('A', m.D_A, real_A, fake_A), ('B', m.D_B, real_B, fake_B)]
-
-def pix2pix_disc_pairs(m, pred, real_A, real_B)->list:
-    "(name, discriminator, real, fake) for pix2pix: the conditional `D` judges (input, output) pairs"
-    return [('', m.D, torch.cat([real_A, real_B], 1), torch.cat([real_A, pred], 1))]
-
 def _named(prefix:str, name:str, suffix:str='')->str: return '_'.join(o for o in (prefix, name) if o) + suffix
 
 class AdversarialLoss:
-    "Generator loss: every discriminator of `model` should take the generated images for real; keeps the pairs for the trainer"
-    def __init__(self, model:nn.Module, disc_pairs=cycle_disc_pairs, gan_mode:str=None):
-        store_attr('model,disc_pairs'); self.crit = GANCriterion(ifnone(gan_mode, default_gan_mode(model)), disc_outputs_probs(model))
+    "Generator loss under `gan_mode` (a name or a `GANObjective`; default: the model's): every discriminator should take the translations for real"
+    def __init__(self, model:TranslationGAN, gan_mode=None):
+        self.model, self.objective = model, get_objective(ifnone(gan_mode, model.default_gan_mode), probs=model.disc_output == 'probs')
     def __call__(self, pred, real_A, real_B)->Tensor:
-        self.pairs = self.disc_pairs(self.model, pred, real_A, real_B)
-        self.terms = {_named('gen_loss', n): self.crit(D(fake), True) for n,D,_,fake in self.pairs}
+        self.pairs = self.model.disc_pairs(pred, real_A, real_B)
+        self.terms = {_named('gen_loss', n): self._gen_loss(D, real, fake) for n,D,real,fake in self.pairs}
         return sum(self.terms.values())
+    def _gen_loss(self, D, real, fake):
+        if not self.objective.relativistic: return self.objective.gen_loss(D(fake))
+        with torch.no_grad(): real_out = D(real)     # a relativistic loss compares with real images, which G cannot change
+        return self.objective.gen_loss(D(fake), real_out)
+    @property
+    def gen_names(self)->list:
+        "The names of the generator's adversarial terms, one per discriminator"
+        return [_named('gen_loss', n) for n in self.model.discriminators()]
+    @property
+    def disc_names(self)->list:
+        "The names of the discriminators' terms: each one's loss, then its penalty if the objective has one"
+        ds = list(self.model.discriminators())
+        return [_named('D', n, '_loss') for n in ds] + [_named('D', n, '_penalty') for n in ds]*self.objective.penalized
 
 # %% ../../nbs/09_train.callbacks.ipynb #09adc8b5
 class LossTerm(Metric):
@@ -104,25 +72,35 @@ class NonFiniteLossError(RuntimeError):
 
 # %% ../../nbs/09_train.callbacks.ipynb #44c0b340
 class TranslationTrainer(Callback):
-    "Train a translation GAN: the `Learner`'s step updates the generators, then one step updates the discriminators"
+    "Train a translation GAN: the `Learner`'s step updates the generators (and extra modules), then a step updates the discriminators; with `n_crit` > 1 the generators step on every `n_crit`-th batch only"
     order = -5
-    def __init__(self, model_input=cycle_input): store_attr()
-
-    def before_fit(self): self.gens, self.discs, self.fitting = generators(self.model), discriminators(self.model), True
+    def __init__(self, n_crit:int=1):
+        if n_crit < 1: raise InputError(f"n_crit={n_crit} must be at least 1")
+        store_attr(); self.n_disc_steps = self.n_gen_steps = 0
+    def before_fit(self):
+        m = self.model
+        self.gens, self.discs = L(m.generators().values()) + L(m.extra_modules().values()), L(m.discriminators().values())
+        self.fitting = True
 
     def before_batch(self):
         real_A, real_B = (t.as_subclass(Tensor) for t in (*self.xb, *self.yb))
-        self.learn.xb, self.learn.yb = self.model_input(real_A, real_B), (real_A, real_B)
+        self.learn.xb, self.learn.yb = self.model.model_input(real_A, real_B), (real_A, real_B)
         self.learn.loss_terms = {}
         self._clear_grads()
-        set_requires_grad(self.gens, True); set_requires_grad(self.discs, False)
+        self.learn.gen_step = not self.training or (self.train_iter + 1) % self.n_crit == 0   # the generators step on this batch
+        set_requires_grad(self.gens, self.learn.gen_step); set_requires_grad(self.discs, False)
 
     def after_loss(self):
         self.learn.loss_terms.update({k: v.detach() for k,v in self.loss_func.terms.items()})
         self.learn.fakes = [fake.detach() for *_,fake in self.loss_func.pairs]
         if not self.training: self.disc_loss()
 
-    def before_backward(self): self._check_finite()
+    def before_backward(self):
+        self._check_finite()
+        if not self.learn.gen_step: raise CancelBackwardException   # a discriminator-only batch (`n_crit` > 1)
+    def before_step(self):
+        if not self.learn.gen_step: raise CancelStepException
+        self.n_gen_steps += 1
 
     def after_step(self):
         "The generators have stepped: now update the discriminators on real images and `learn.fakes`"
@@ -133,14 +111,19 @@ class TranslationTrainer(Callback):
         scaler = getattr(self.learn, 'grad_scaler', None)
         if scaler is None: loss.backward(); self.opt.step()
         else: scaler.scale(loss).backward(); scaler.step(self.opt); scaler.update()   # fp16: skipped when the gradients overflow
+        self.loss_func.objective.after_disc_step(self.discs)
+        self.n_disc_steps += 1
         self._clear_grads()
 
     def disc_loss(self)->Tensor:
-        "Discriminator loss, halved as in the papers: each discriminator should tell its real images from `learn.fakes`"
-        crit, total = self.loss_func.crit, 0.
+        "Discriminator loss under the objective: each discriminator should tell its real images from `learn.fakes`; plus its penalty when training"
+        obj, total = self.loss_func.objective, 0.
         for (name, D, real, _), fake in zip(self.loss_func.pairs, self.learn.fakes):
-            loss = 0.5 * (crit(D(real), True) + crit(D(fake), False))
+            loss = obj.disc_loss(D(real), D(fake))
             self.learn.loss_terms[_named('D', name, '_loss')] = loss.detach()
+            if torch.is_grad_enabled() and (pen := obj.penalty(D, real, fake)) is not None:   # not in validation: it needs gradients
+                self.learn.loss_terms[_named('D', name, '_penalty')] = pen.detach()
+                loss = loss + pen
             total = total + loss
         return total
 
@@ -191,7 +174,7 @@ class GANAutocast(Callback):
         if self.scaler: self.learn.loss_grad = self.scaler.scale(self.loss_grad)
     def before_step(self):
         "With fp16, unscale the generators' gradients and skip their step when they overflowed (the scale then shrinks)"
-        if not self.scaler: return
+        if not self.scaler or not self.learn.gen_step: return
         self.skipped = True
         self.scaler.step(self)   # calls `self.step` only when every gradient is finite
         self.scaler.update()
@@ -209,7 +192,7 @@ class GANCompile(Callback):
     order = TranslationTrainer.order - 1
     def __init__(self, **kwargs): self.kwargs = kwargs
     def before_fit(self):
-        self.nets = [*generators(self.model), *discriminators(self.model)]
+        self.nets = list(self.model.networks().values())
         for n in self.nets: n.compile(**self.kwargs)
     def after_fit(self):
         for n in self.nets: n._compiled_call_impl = None   # back to the plain modules, which pickle
@@ -218,6 +201,7 @@ class GANCompile(Callback):
 class LossTermCallback(Callback):
     "Base for callbacks that add weighted terms to the generator loss, each recorded under its own name"
     run_after = TranslationTrainer
+    names = []   # the names of the terms it adds, for the `Recorder`
     def add_terms(self, **terms):
         "Add `terms` (name=tensor) to the loss being optimised and to `learn.loss_terms`"
         self.learn.loss_terms.update({k: v.detach() for k,v in terms.items()})
@@ -225,29 +209,31 @@ class LossTermCallback(Callback):
         self.learn.loss = self.learn.loss_grad.detach().clone()
 
 class CycleLoss(LossTermCallback):
-    "Cycle consistency: `lambda_A`*L1(G_A(G_B(A)), A) + `lambda_B`*L1(G_B(G_A(B)), B)"
+    "Cycle consistency: `lambda_A`*L1(G_BtoA(G_AtoB(A)), A) + `lambda_B`*L1(G_AtoB(G_BtoA(B)), B)"
+    names = ['cyc_loss_A', 'cyc_loss_B']
     def __init__(self, lambda_A:float=10., lambda_B:float=10.): store_attr()
     def after_loss(self):
-        (real_A, real_B), (fake_A, fake_B), m = self.yb, self.pred[:2], self.model
-        self.add_terms(cyc_loss_A=self.lambda_A * F.l1_loss(m.G_A(fake_B), real_A),
-                       cyc_loss_B=self.lambda_B * F.l1_loss(m.G_B(fake_A), real_B))
+        (real_A, real_B), g, fake = self.yb, self.model.generators(), self.model.translations(self.pred)
+        self.add_terms(cyc_loss_A=self.lambda_A * F.l1_loss(g['BtoA'](fake['AtoB']), real_A),
+                       cyc_loss_B=self.lambda_B * F.l1_loss(g['AtoB'](fake['BtoA']), real_B))
 
 class IdentityLoss(LossTermCallback):
-    "Identity: G_A(A) should be A and G_B(B) should be B, weighted by `lambda_idt` times `lambda_A` and `lambda_B`"
+    "Identity: G_BtoA(A) should be A and G_AtoB(B) should be B, weighted by `lambda_idt` times `lambda_A` and `lambda_B`"
+    names = ['id_loss_A', 'id_loss_B']
     def __init__(self, lambda_idt:float=0.5, lambda_A:float=10., lambda_B:float=10.): store_attr()
     def before_fit(self): self.run = self.lambda_idt > 0
     def after_loss(self):
-        (real_A, real_B), m = self.yb, self.model
+        (real_A, real_B), g = self.yb, self.model.generators()
         if real_A.shape[1] != real_B.shape[1]:
             raise InputError(f"IdentityLoss needs domains with the same number of channels (A has {real_A.shape[1]}, B {real_B.shape[1]}): use lambda_idt=0")
-        idt_A, idt_B = self.pred[2:4] if len(self.pred) == 4 else (m.G_A(real_A), m.G_B(real_B))  # UPIT's models return them
-        self.add_terms(id_loss_A=self.lambda_idt * self.lambda_A * F.l1_loss(idt_A, real_A),
-                       id_loss_B=self.lambda_idt * self.lambda_B * F.l1_loss(idt_B, real_B))
+        self.add_terms(id_loss_A=self.lambda_idt * self.lambda_A * F.l1_loss(g['BtoA'](real_A), real_A),
+                       id_loss_B=self.lambda_idt * self.lambda_B * F.l1_loss(g['AtoB'](real_B), real_B))
 
 class L1Loss(LossTermCallback):
     "pix2pix's reconstruction term: `lambda_L1`*L1(G(A), B)"
+    names = ['l1_loss']
     def __init__(self, lambda_L1:float=100.): store_attr()
-    def after_loss(self): self.add_terms(l1_loss=self.lambda_L1 * F.l1_loss(self.pred, self.yb[1]))
+    def after_loss(self): self.add_terms(l1_loss=self.lambda_L1 * F.l1_loss(self.model.translations(self.pred)['AtoB'], self.yb[1]))
 
 # %% ../../nbs/09_train.callbacks.ipynb #8516236c
 class ImageBuffer:

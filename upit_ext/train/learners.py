@@ -6,12 +6,16 @@
 from __future__ import annotations
 from fastai.vision.all import *
 from ..core import *
+from ..models.base import *
+from .objectives import *
 from .callbacks import *
+from .checkpoint import load_checkpoint, ResumeState
 from ..data.paired import _gray_args
 
 # %% auto #0
-__all__ = ['GANAdam', 'TranslationLearner', 'CycleGANLearner', 'speed_cbs', 'check_model_fits', 'cycle_learner', 'l1_error',
-           'psnr', 'Pix2PixLearner', 'pix2pix_learner']
+__all__ = ['CycleGANLearner', 'Pix2PixLearner', 'recipes', 'GANAdam', 'TranslationLearner', 'speed_cbs', 'check_model_fits',
+           'translation_learner', 'cycle_learner', 'l1_error', 'psnr', 'pix2pix_learner', 'register_recipe',
+           'learner_for']
 
 # %% ../../nbs/10_train.learners.ipynb #8d5d865f
 def GANAdam(params, lr:float=2e-4, mom:float=0.5, sqr_mom:float=0.999, eps:float=1e-8, wd:float=0., foreach:bool=None,
@@ -21,16 +25,17 @@ def GANAdam(params, lr:float=2e-4, mom:float=0.5, sqr_mom:float=0.999, eps:float
                         fused=ifnone(fused, foreach is None))
 
 # %% ../../nbs/10_train.learners.ipynb #9cb42422
-def _decode(dl, x:Tensor, cls)->Tensor:
-    "Decode a batch `x` of domain `cls` (`TensorImageA` or `TensorImageB`) for display"
-    return dl.after_batch.decode((cls(x),))[0]
+_domains = {'A': TensorImageA, 'B': TensorImageB}
+
+def _decode(dl, x:Tensor, domain:str)->Tensor:
+    "Decode a batch `x` of `domain` ('A' or 'B') with the normalization of `dl`, for display"
+    return dl.after_batch.decode((_domains[domain](x),))[0]
 
 class TranslationLearner(Learner):
     "A `Learner` for image-to-image translation GANs, with the flat-then-linear recipe, exact resume and image-grid results"
     def fit(self, n_epoch:int, lr=None, wd=None, cbs=None, reset_opt:bool=False, start_epoch:int=0, resume=None):
         "fastai's `fit`; with `resume` (a checkpoint file, see `CheckpointCallback`) carry on exactly where that run stopped"
         if resume is not None:
-            from upit_ext.tracking import load_checkpoint, ResumeState
             state = load_checkpoint(self, resume)
             start_epoch, lr, cbs = state['epoch'], ifnone(lr, state['lrs']), L(cbs) + ResumeState(state['train_iter'])
         super().fit(n_epoch, lr=lr, wd=wd, cbs=cbs, reset_opt=reset_opt, start_epoch=start_epoch)
@@ -42,29 +47,38 @@ class TranslationLearner(Learner):
             self.fit(n_epochs + n_epochs_decay, start_lr, wd=wd, cbs=L(cbs) + LinearDecay(n_epochs, n_epochs_decay, per_epoch), reset_opt=reset_opt,
                      resume=resume)
 
-    def result_columns(self, real_A:Tensor, real_B:Tensor)->list:
-        "(title, images, domain type) of each column of `show_results`"
-        raise NotImplementedError
+    def sample_images(self, real_A:Tensor, real_B:Tensor, dl=None)->list:
+        "`(title, images)` of each column of `show_results` (`model.sample_columns`), decoded by `dl` (its normalization undone: pixels 0-255)"
+        with evaluating(self.model), torch.inference_mode(): cols = self.model.sample_columns(real_A, real_B)
+        return [(t, _decode(ifnone(dl, self.dls.train), x, dom)) for t,x,dom in cols]
 
     def show_results(self, ds_idx:int=1, dl=None, max_n:int=4, figsize=None, **kwargs):
         "Show real and translated images of a batch of `dl` (the validation set if it has any, else the training set)"
         if dl is None: dl = self.dls[ds_idx] if len(self.dls[ds_idx]) else self.dls.train
         real_A, real_B = (t.as_subclass(Tensor)[:max_n] for t in dl.one_batch())
-        training = self.model.training
-        self.model.eval()
-        with torch.inference_mode(): cols = self.result_columns(real_A, real_B)
-        self.model.train(training)
-        n = len(real_A)
+        cols, n = self.sample_images(real_A, real_B, dl), len(real_A)
         axs = get_grid(n*len(cols), nrows=n, ncols=len(cols), figsize=figsize, return_fig=False)
-        for j,(title, x, cls) in enumerate(cols):
-            for i,img in enumerate(_decode(dl, x, cls)):
+        for j,(title, imgs) in enumerate(cols):
+            for i,img in enumerate(imgs):
                 show_image(img, ctx=axs[i*len(cols)+j], title=title if i == 0 else None, **{**_gray_args(img), **kwargs})   # 1 channel: in gray
 
-class CycleGANLearner(TranslationLearner):
-    "`TranslationLearner` for CycleGAN-style models (`G_A`, `G_B`, `D_A`, `D_B`)"
-    def result_columns(self, real_A, real_B):
-        m = self.model
-        return [('A', real_A, TensorImageA), ('G_B(A)', m.G_B(real_A), TensorImageB), ('B', real_B, TensorImageB), ('G_A(B)', m.G_A(real_B), TensorImageA)]
+    @delegates(Learner.export)
+    def export(self, fname='export.pkl', **kwargs):
+        "fastai's `Learner.export`, without the image pool's history and the last batch's tensors"
+        pools = [o for o in self.cbs if isinstance(o, ImagePool)]
+        keep = {'pool': [o.history for o in pools], **{k: getattr(self, k, None) for k in ('fakes', 'loss_terms')},
+                'loss': {k: getattr(self.loss_func, k, None) for k in ('pairs', 'terms')}}
+        try:
+            for o in pools: o.history = None
+            for k in ('fakes', 'loss_terms'): setattr(self, k, None)
+            for k in ('pairs', 'terms'): setattr(self.loss_func, k, None)
+            super().export(fname, **kwargs)
+        finally:
+            for o,h in zip(pools, keep['pool']): o.history = h
+            for k in ('fakes', 'loss_terms'): setattr(self, k, keep[k])
+            for k,v in keep['loss'].items(): setattr(self.loss_func, k, v)
+
+CycleGANLearner = Pix2PixLearner = TranslationLearner   # the names of earlier versions, so their exported learners load
 
 # %% ../../nbs/10_train.learners.ipynb #84d352f1
 def speed_cbs(mixed_precision='auto', channels_last:bool=None, compile=False)->list:
@@ -76,27 +90,33 @@ def speed_cbs(mixed_precision='auto', channels_last:bool=None, compile=False)->l
     return [*[GANAutocast(dtype, channels_last)]*(dtype is not None or channels_last is not False),
             *[GANCompile(**(compile if isinstance(compile, dict) else {}))]*bool(compile)]
 
-def check_model_fits(dls, m:nn.Module):
+def check_model_fits(dls, m:TranslationGAN):
     "Refuse, before training, images from `dls` that the networks of `m` cannot take"
     real_A, _ = dls.one_batch()
-    if not hasattr(m, 'check_size'): return
     try: m.check_size(*real_A.shape[-2:])
     except InputError as e: raise type(e)(f"crop_size={'x'.join(map(str, real_A.shape[-2:]))} does not fit the model: {e}") from None
 
 @delegates(Learner.__init__)
-def cycle_learner(dls, m:nn.Module, opt_func=GANAdam, lr:float=2e-4, lambda_A:float=10., lambda_B:float=10., lambda_idt:float=0.5,
-                  pool_size:int=50, gan_mode:str=None, n_epochs:int=None, n_epochs_decay:int=None, per_epoch:bool=True,
-                  mixed_precision='auto', channels_last:bool=None, compile=False, metrics=None, cbs=None, **kwargs)->CycleGANLearner:
-    "A `Learner` that trains `m` (our `CycleGAN`/`GANILLA` or UPIT's) on unpaired `dls` with the CycleGAN recipe"
+def translation_learner(dls, m:nn.Module, loss_cbs:list=(), opt_func=GANAdam, lr:float=2e-4, gan_mode=None, pool_size:int=0, n_crit:int=1,
+                        n_epochs:int=None, n_epochs_decay:int=None, per_epoch:bool=True, mixed_precision='auto', channels_last:bool=None,
+                        compile=False, metrics=None, cbs=None, **kwargs)->TranslationLearner:
+    "The core of every learner factory: a `TranslationLearner` for the translation model `m`, with the trainer, the objective `gan_mode`, the loss-term callbacks `loss_cbs`, the pool, the LR schedule and the speed callbacks, every term recorded (those of `LossTermCallback`s in `cbs` too)"
+    m = as_translation_gan(m)
     check_model_fits(dls, m)
-    idt = lambda_idt > 0
-    terms = ['gen_loss_A', 'gen_loss_B', 'cyc_loss_A', 'cyc_loss_B'] + ['id_loss_A', 'id_loss_B']*idt + ['D_A_loss', 'D_B_loss']
-    cbs = [TranslationTrainer(cycle_input), CycleLoss(lambda_A, lambda_B), *[IdentityLoss(lambda_idt, lambda_A, lambda_B)]*idt,
-           *[ImagePool(pool_size)]*(pool_size > 0), LinearDecay(n_epochs, n_epochs_decay, per_epoch), *speed_cbs(mixed_precision, channels_last, compile), *L(cbs)]
-    learn = CycleGANLearner(dls, m, loss_func=AdversarialLoss(m, cycle_disc_pairs, gan_mode), opt_func=opt_func, lr=lr,
-                            splitter=gan_splitter, metrics=[*map(LossTerm, terms), *L(metrics)], cbs=cbs, **kwargs)
+    adv, loss_cbs = AdversarialLoss(m, gan_mode), L(loss_cbs)
+    terms = adv.gen_names + (loss_cbs + L(cbs)).filter(lambda o: isinstance(o, LossTermCallback)).attrgot('names').concat() + adv.disc_names
+    cbs = [TranslationTrainer(n_crit), *loss_cbs, *[ImagePool(pool_size)]*(pool_size > 0), LinearDecay(n_epochs, n_epochs_decay, per_epoch),
+           *speed_cbs(mixed_precision, channels_last, compile), *L(cbs)]
+    learn = TranslationLearner(dls, m, loss_func=adv, opt_func=opt_func, lr=lr, splitter=gan_splitter,
+                               metrics=[*map(LossTerm, terms), *L(metrics)], cbs=cbs, **kwargs)
     learn.recorder.train_metrics, learn.recorder.valid_metrics = True, len(dls.valid_ds) > 0
     return learn
+
+@delegates(translation_learner, but=['loss_cbs'])
+def cycle_learner(dls, m:nn.Module, lambda_A:float=10., lambda_B:float=10., lambda_idt:float=0.5, pool_size:int=50, **kwargs)->TranslationLearner:
+    "A `Learner` that trains `m` (our `CycleGAN`/`GANILLA`, UPIT's, or any two-sided `TranslationGAN`) on unpaired `dls` with the CycleGAN recipe"
+    loss_cbs = [CycleLoss(lambda_A, lambda_B), *[IdentityLoss(lambda_idt, lambda_A, lambda_B)]*(lambda_idt > 0)]
+    return translation_learner(dls, m, loss_cbs, pool_size=pool_size, **kwargs)
 
 # %% ../../nbs/10_train.learners.ipynb #5a21f0ae
 def l1_error(pred, real_A, real_B)->Tensor:
@@ -108,21 +128,24 @@ def psnr(pred, real_A, real_B)->Tensor:
     mse = (pred.float() - real_B.float()).pow(2).flatten(1).mean(1)
     return (10 * torch.log10(4 / mse.clamp_min(1e-10))).mean()
 
-class Pix2PixLearner(TranslationLearner):
-    "`TranslationLearner` for pix2pix models (`G`, `D`)"
-    def result_columns(self, real_A, real_B):
-        return [('input', real_A, TensorImageA), ('target', real_B, TensorImageB), ('prediction', self.model.G(real_A), TensorImageB)]
+@delegates(translation_learner, but=['loss_cbs'])
+def pix2pix_learner(dls, m:nn.Module, lambda_L1:float=100., pool_size:int=0, metrics=None, **kwargs)->TranslationLearner:
+    "A `Learner` that trains the pix2pix model `m` on paired `dls` with the pix2pix recipe, scoring validation translations with `l1_error` and `psnr`"
+    return translation_learner(dls, m, [L1Loss(lambda_L1)], pool_size=pool_size, metrics=[AvgMetric(l1_error), AvgMetric(psnr), *L(metrics)], **kwargs)
 
-@delegates(Learner.__init__)
-def pix2pix_learner(dls, m:nn.Module, opt_func=GANAdam, lr:float=2e-4, lambda_L1:float=100., gan_mode:str='vanilla', pool_size:int=0,
-                    n_epochs:int=None, n_epochs_decay:int=None, per_epoch:bool=True, mixed_precision='auto', channels_last:bool=None, compile=False,
-                    metrics=None, cbs=None, **kwargs)->Pix2PixLearner:
-    "A `Learner` that trains the pix2pix model `m` on paired `dls` with the pix2pix recipe"
-    check_model_fits(dls, m)
-    cbs = [TranslationTrainer(pix2pix_input), L1Loss(lambda_L1), *[ImagePool(pool_size)]*(pool_size > 0),
-           LinearDecay(n_epochs, n_epochs_decay, per_epoch), *speed_cbs(mixed_precision, channels_last, compile), *L(cbs)]
-    mets = [*map(LossTerm, ['gen_loss', 'l1_loss', 'D_loss']), AvgMetric(l1_error), AvgMetric(psnr), *L(metrics)]
-    learn = Pix2PixLearner(dls, m, loss_func=AdversarialLoss(m, pix2pix_disc_pairs, gan_mode), opt_func=opt_func, lr=lr,
-                           splitter=gan_splitter, metrics=mets, cbs=cbs, **kwargs)
-    learn.recorder.train_metrics, learn.recorder.valid_metrics = True, len(dls.valid_ds) > 0
-    return learn
+# %% ../../nbs/10_train.learners.ipynb #c321a665
+recipes = {}
+
+def register_recipe(name:str, factory:Callable)->Callable:
+    "Register the learner `factory` (called as `factory(dls, model, **kwargs)`) for models whose `recipe` is `name`"
+    recipes[name] = factory
+    return factory
+
+def learner_for(m:nn.Module)->Callable:
+    "The learner factory that trains `m`, from its `recipe`"
+    m = as_translation_gan(m)
+    if m.recipe not in recipes: raise InputError(f"{type(m).__name__}.recipe={m.recipe!r} has no learner: the known recipes are {list(recipes)}")
+    return recipes[m.recipe]
+
+register_recipe('cyclegan', cycle_learner)
+register_recipe('pix2pix', pix2pix_learner);
