@@ -16,3 +16,9 @@ def demo_data(tmp_path_factory):
 def run_cli(*args, cwd=None, timeout=600):
     "Run `python -m upit_ext ARGS` and return the CompletedProcess"
     return subprocess.run([sys.executable, '-m', 'upit_ext', *map(str, args)], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+@pytest.fixture(scope='session')
+def paired_data(tmp_path_factory):
+    "A small paired demo dataset (grayscale and colour landscapes, matched by name), made once per test session"
+    from upit_ext.data.paired import make_paired_demo
+    return make_paired_demo(tmp_path_factory.mktemp('paired')/'p', n_train=4, n_test=2, size=32)

@@ -58,6 +58,26 @@ def train(kind:str, data:Path, bs:int, seed:int=0, stop_after:int=None, resume=N
     return dict(state={k: v.clone() for k,v in m.state_dict().items()}, outs=outs, values=learn.recorder.values,
                 metrics=learn.recorder.metric_names[1:-1], lrs=rec.lrs, losses=rec.losses)
 
+def train_registered(name:str, data:Path, bs:int, seed:int=0)->dict:
+    "Train the tiny registered model `name` of the shared table (tests/_models.py) for `STEPS` epochs, through the model contract only"
+    from fastai.vision.all import set_seed, Resize
+    from upit_ext.data.unpaired import get_dls
+    from upit_ext.data.paired import get_paired_dls
+    from upit_ext.train.learners import learner_for
+    from _models import MODELS, tiny_model
+    import upit_ext.distributed
+    set_seed(0, reproducible=True)
+    if MODELS[name]['paired']: dls = get_paired_dls(data/'paired'/'trainA', data/'paired'/'trainB', item_tfms=[Resize(32)], bs=bs, num_workers=0, seed=0)
+    else: dls = get_dls(data/'demo'/'trainA', data/'oneB', item_tfms=[Resize(32)], bs=bs, num_workers=0)
+    set_seed(seed)
+    m = tiny_model(name)
+    learn = learner_for(m)(dls, m, path=data, mixed_precision=None, channels_last=False, per_epoch=False)
+    with learn.distrib_ctx(timeout=60), learn.no_bar(), learn.no_logging(): learn.fit(STEPS, lr=2e-3)
+    m.eval()
+    x = torch.rand(2, 3, 32, 32, generator=torch.Generator().manual_seed(1))*2 - 1
+    with torch.no_grad(): outs = {d: g(x) for d,g in m.generators().items()}
+    return dict(state={k: v.clone() for k,v in m.state_dict().items()}, outs=outs, lrs=[], losses=[])
+
 def different_splits(data:Path)->str:
     "Each process splits the paired data with its own seed: training must refuse to start, on every process"
     from fastai.vision.all import Resize
@@ -149,6 +169,8 @@ def main(data:Path, out:Path):
     rank = int(os.environ['RANK'])
     res = {kind: train(kind, data, bs=2, seed=rank) for kind in ('cyclegan', 'pix2pix_in', 'pix2pix_bn')}
     res['cyclegan_pool'] = train('cyclegan', data, bs=2, seed=rank, pool_size=3)
+    from _models import MODELS
+    res.update({f'registered_{n}': train_registered(n, data, bs=2, seed=rank) for n in MODELS})
     res['different_splits'], res['shards'], res['nan'] = different_splits(data), shards(data), nan_in_one(data)
     res['fp16'] = fp16_overflow_in_one(data)
     train('cyclegan', data, bs=2, seed=rank, stop_after=1)           # process 0 writes the checkpoint after epoch 1 ...
@@ -192,7 +214,9 @@ def ranks(data):
              '--master_addr=127.0.0.1', f'--master_port={_free_port()}', __file__, str(data), str(out)], 'torchrun')
     return [torch.load(out/f'rank{r}.pth', weights_only=False) for r in range(2)]
 
-@pytest.mark.parametrize('kind', ['cyclegan', 'cyclegan_pool', 'pix2pix_in', 'pix2pix_bn'])
+from _models import MODELS
+
+@pytest.mark.parametrize('kind', ['cyclegan', 'cyclegan_pool', 'pix2pix_in', 'pix2pix_bn', *[f'registered_{n}' for n in MODELS]])
 def test_networks_identical_across_processes(ranks, kind):
     "Every weight and buffer is bit-identical on both processes, although each one initialised its networks from another seed"
     r0, r1 = ranks[0][kind], ranks[1][kind]
