@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_cli.ipynb #771aefcc
 from __future__ import annotations
-import argparse, os, re, sys
+import argparse, json, os, re, sys
 import matplotlib
 from fastai.vision.all import *
 from .core import *
@@ -15,11 +15,12 @@ from .models.cyclegan import CycleGAN
 from .models.registry import create_model, list_models, model_defaults, model_info
 from .train.learners import cycle_learner, learner_for
 from .train.checkpoint import CheckpointCallback
-from .inference import OutputExistsError, export_generator, translate
+from .inference import OutputExistsError, atomic_write, check_file, export_generator, translate
+from .metrics import folder_features, images_features, inception_extractor, scores
 from .tracking import TranslationWandbCallback, generator_files, plot_loss_terms  # Recorder.plot_loss_terms
 
 # %% auto #0
-__all__ = ['translate_files', 'translation_grid', 'run_demo', 'train_files', 'run_train', 'run_translate', 'main']
+__all__ = ['translate_files', 'translation_grid', 'run_demo', 'train_files', 'run_train', 'run_translate', 'run_evaluate', 'main']
 
 # %% ../nbs/13_cli.ipynb #6e98590e
 def _to_pil(x:Tensor)->Image.Image:
@@ -149,12 +150,50 @@ def run_translate(model, src, dest, direction:str=None, tile:int=None, overlap:i
     "Translate the image or folder `src` with the generator file `model` into the folder `dest`; the files written"
     try: return translate(src, model, dest, direction=direction, bs=bs, device=device, fmt=fmt, suffix=suffix, tile=tile, overlap=overlap,
                           on_bad='skip' if skip_bad else 'error', progress=show_progress)
-    except InputError as e:   # name the command line's options rather than `translate`'s arguments
-        msg = str(e)
-        msg = msg.replace("on_bad='skip'", '--skip-bad')
-        for arg, opt in (('src: ', '--input: '), ('model: ', '--model: '), ('dest: ', '--output: ')):
-            if msg.startswith(arg): msg = opt + msg[len(arg):]
-        raise type(e)(msg) from None
+    except InputError as e: raise _translate_options(e) from None
+
+def _translate_options(e:InputError)->InputError:
+    "`e` naming the command line's options (`--input: `, `--skip-bad`...) rather than `translate`'s arguments"
+    msg = str(e).replace("on_bad='skip'", '--skip-bad')
+    for arg, opt in (('src: ', '--input: '), ('model: ', '--model: '), ('dest: ', '--output: '), ('fake: ', '--fake: '), ('real: ', '--real: '),
+                     ('weights: ', '--weights: ')):
+        if msg.startswith(arg): msg = opt + msg[len(arg):]
+    return type(e)(msg.replace('weights=PATH, --weights PATH', '--weights PATH'))
+
+# %% ../nbs/13_cli.ipynb #6c9f1a5d
+def _extractor(extractor, weights, device)->nn.Module:
+    "A TorchScript feature extractor from the file `extractor`, else the FID Inception (from `weights`)"
+    if extractor is None: return inception_extractor(weights, device)
+    path = Path(extractor).expanduser()
+    if not path.is_file(): raise MissingPathError(f"--extractor: '{path}' does not exist")
+    try: return torch.jit.load(str(path), map_location=device or 'cpu').eval()
+    except Exception as e: raise InputError(f"--extractor: '{path}' is not a TorchScript module: {str(e).splitlines()[0][:150]}") from None
+
+def run_evaluate(real, fake=None, model=None, input=None, direction:str=None, out='evaluation.json', weights=None, extractor=None, bs:int=32,
+                 kid_subsets:int=100, kid_subset_size:int=1000, device=None, skip_bad:bool=False, show_progress:bool=True)->dict:
+    "FID and KID of the images in `fake`, or of the translations of `input` by the generator file `model`, against the real images in `real`; written as JSON to `out`"
+    if (fake is None) == (model is None): raise InputError("give either --fake (a folder of generated images) or --model and --input (a generator and the images it translates)")
+    if model is not None and input is None: raise InputError("--model needs --input: the folder of images the generator translates")
+    out = Path(out).expanduser()
+    if out.exists(): raise OutputExistsError(f"'{out}' exists: evaluate never overwrites; choose another --out or remove it")
+    try:
+        for path, arg in ((real, 'real'), (fake, 'fake'), (input, 'src')):   # every input checked before the extractor is built (or downloaded)
+            if path is not None and not (arg == 'src' and Path(path).expanduser().is_file()): image_files(path, arg)
+        if model is not None: check_file(model)
+        ext = _extractor(extractor, weights, device)
+        kw, on_bad = dict(bs=bs, progress=show_progress), 'skip' if skip_bad else 'error'
+        if model is not None:
+            imgs = translate(input, model, direction=direction, device=device, on_bad=on_bad, progress=show_progress)
+            f_fake = images_features(imgs if isinstance(imgs, list) else [imgs], ext, **kw)
+        else: f_fake = folder_features(fake, ext, 'fake', on_bad, **kw)
+        res = scores(f_fake, folder_features(real, ext, 'real', on_bad, **kw), subsets=kid_subsets, subset_size=kid_subset_size)
+    except InputError as e: raise _translate_options(e) from None
+    info = dict(real=str(real), fake=None if fake is None else str(fake), model=None if model is None else str(model),
+                input=None if input is None else str(input), extractor=str(extractor) if extractor else 'FID Inception-v3 (torch-fidelity)',
+                kid_subsets=kid_subsets, kid_subset_size=min(kid_subset_size, res['n_fake'], res['n_real']))
+    res = {**res, **info}
+    atomic_write(out, lambda f: Path(f).write_text(json.dumps(res, indent=2)))
+    return res
 
 # %% ../nbs/13_cli.ipynb #aa570702
 def _demo_parser(sub):
@@ -224,6 +263,32 @@ def _translate_parser(sub):
     p.set_defaults(func=lambda a: _report_translated(run_translate(a.model, a.input, a.output, a.direction, a.tile, a.overlap, a.bs, a.format,
                                                                    a.suffix, a.device, a.skip_bad), a.output))
 
+def _evaluate_parser(sub):
+    p = sub.add_parser('evaluate', help='FID and KID of generated images, or of a generator, against real images',
+                       description='Score generated images against real images of the target domain with FID and KID (mean and standard deviation over '
+                                   'subsets), on the standard FID Inception-v3 features. Either --fake is a folder of generated images, or --model (a generator '
+                                   'file) translates the images of --input. Prints a table and writes the scores as JSON to --out (never overwritten). '
+                                   'KID is the one to trust on small test sets; FID needs thousands of images to be stable.')
+    p.add_argument('--real', required=True, help='folder of real images of the target domain')
+    p.add_argument('--fake', default=None, help='folder of generated images')
+    p.add_argument('--model', default=None, help='generator file (G_AtoB.pth, G.pth..., or a TorchScript file) to translate --input with')
+    p.add_argument('--input', default=None, help='folder (or image) for --model to translate')
+    p.add_argument('--direction', choices=['AtoB', 'BtoA'], default=None, help="check that --model translates this way")
+    p.add_argument('--out', default='evaluation.json', help='JSON file to write the scores to (default: ./evaluation.json)')
+    p.add_argument('--weights', default=None, help=f'Inception weights file (default: ${{UPIT_EXT_INCEPTION_WEIGHTS}}, or torch\'s hub cache, or a download)')
+    p.add_argument('--extractor', default=None, help='a TorchScript feature extractor to use instead of the Inception (uint8 (N,3,H,W) in, features out)')
+    p.add_argument('--bs', type=int, default=32, help='images per batch of the extractor (default: 32)')
+    p.add_argument('--kid-subsets', type=int, default=100, help='KID: number of random subsets (default: 100)')
+    p.add_argument('--kid-subset-size', type=int, default=1000, help='KID: images per subset, at most the smaller set (default: 1000)')
+    p.add_argument('--device', default=None, help='cpu, cuda, cuda:1... (default: the GPU if there is one)')
+    p.add_argument('--skip-bad', action='store_true', help='skip images that cannot be read, with a warning naming them')
+    p.set_defaults(func=lambda a: _report_scores(run_evaluate(a.real, a.fake, a.model, a.input, a.direction, a.out, a.weights, a.extractor, a.bs,
+                                                              a.kid_subsets, a.kid_subset_size, a.device, a.skip_bad), a.out))
+
+def _report_scores(res:dict, out):
+    print(f"{'metric':8s} value\n{'FID':8s} {res['fid']:.4f}\n{'KID':8s} {res['kid']:.6f} ± {res['kid_std']:.6f}\n"
+          f"{'images':8s} {res['n_fake']} generated, {res['n_real']} real\nwrote {Path(out).expanduser().resolve()}")
+
 def _report(files:dict):
     print(f"wrote {len(files)} files to {Path(next(iter(files.values()))).parent.resolve()}:")
     for k,f in files.items(): print(f"  {k:15s} {f}")
@@ -233,9 +298,9 @@ def _report_translated(outs:L, output):
 
 def main(argv=None):
     "Entry point of the `upit_ext` console script"
-    parser = argparse.ArgumentParser(prog='upit_ext', description='Image-to-image translation GANs for fastai (CycleGAN, GANILLA, pix2pix).')
+    parser = argparse.ArgumentParser(prog='upit_ext', description='Image-to-image translation GANs for fastai: train, translate, evaluate.')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
-    for add in (_demo_parser, _train_parser, _translate_parser): add(sub)
+    for add in (_demo_parser, _train_parser, _translate_parser, _evaluate_parser): add(sub)
     args = parser.parse_args(argv)
     if args.command is None: parser.print_help(); return 1
     try: args.func(args)

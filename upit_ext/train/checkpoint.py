@@ -100,15 +100,15 @@ def _fsync_dir(d:Path):
     try: os.fsync(fd)
     finally: os.close(fd)
 
-def save_checkpoint(learn:Learner, fname, epoch:int):
-    "Atomically and durably write a checkpoint of `learn` to `fname`, resuming at `epoch`"
+def save_checkpoint(learn:Learner, fname, epoch:int, extra:dict=None):
+    "Atomically and durably write a checkpoint of `learn` to `fname`, resuming at `epoch`; `extra` is stored as it is (callbacks' state)"
     fname = Path(fname)
     pool = _pool(learn)
     state = dict(version=2, epoch=epoch, n_epoch=learn.n_epoch, train_iter=getattr(learn, 'train_iter', 0), config=run_config(learn),
                  model=learn.model.state_dict(), opt=learn.opt.state_dict(), lrs=getattr(learn, 'fit_lrs', None),
                  pool=[b.images for b in pool.history] if pool is not None and pool.history else None,
                  scaler=_autocast(learn).scaler.state_dict() if _autocast(learn) and _autocast(learn).scaler else None,
-                 rng=rng_states(learn.dls), recorder=_recorder_state(learn.recorder))
+                 rng=rng_states(learn.dls), recorder=_recorder_state(learn.recorder), extra=extra or {})
     fname.parent.mkdir(parents=True, exist_ok=True)
     tmp = fname.with_name(f'.{fname.name}.{os.getpid()}.tmp')
     try:
@@ -144,30 +144,47 @@ def load_checkpoint(learn:Learner, fname, device=None)->dict:
 
 # %% ../../nbs/10a_train.checkpoint.ipynb #46140967
 class ResumeState(Callback):
-    "Carry a resumed run's iteration count and the history `load_checkpoint` restored across the resets at the start of `fit`"
+    "Carry a resumed run's iteration count, the history `load_checkpoint` restored and the callbacks' `extra` state across the resets at the start of `fit`"
     order = TrainEvalCallback.order + 1
-    def __init__(self, train_iter:int): store_attr()
+    def __init__(self, train_iter:int, extra:dict=None): store_attr(); self.extra = extra or {}
     def before_fit(self):
-        self.learn.train_iter = self.train_iter
+        self.learn.train_iter, self.learn.resume_extra = self.train_iter, self.extra
         self.history = _recorder_state(self.recorder) if hasattr(self.learn, 'recorder') else None   # `Recorder.before_fit` is next
     def before_train(self):
         "At the first epoch that trains: put the history back (the epochs `fit` skipped have added empty rows to it)"
         if self.history is not None: _set_recorder(self.recorder, self.history); self.history = None
+    def after_fit(self): self.learn.resume_extra = {}
 
 class CheckpointCallback(Callback):
-    "Save a checkpoint to `learn.path/learn.model_dir/fname.pth` every `every` epochs and at the end of training"
+    "Save a checkpoint to `learn.path/learn.model_dir/fname.pth` every `every` epochs and at the end of training; with `monitor`, also the best epoch's to `fname_best.pth`"
     order = Recorder.order + 10
-    def __init__(self, fname:str='checkpoint', every:int=1): store_attr(); self._trained = False
+    def __init__(self, fname:str='checkpoint', every:int=1, monitor:str=None, comp=None):
+        store_attr(); self._trained, self.best, self.best_epoch = False, None, None
+        if comp is None and monitor is not None: self.comp = np.less if any(k in monitor for k in ('loss', 'error', 'fid', 'kid')) else np.greater
     @property
     def path(self)->Path: return self.learn.path/self.learn.model_dir/f'{self.fname}.pth'
+    @property
+    def best_path(self)->Path: return self.learn.path/self.learn.model_dir/f'{self.fname}_best.pth'
     def before_fit(self):
         self.run = not hasattr(self.learn, 'lr_finder') and rank_distrib() == 0
         _note_lrs(self.learn)
+        extra = getattr(self.learn, 'resume_extra', {}) or {}   # a resumed run carries on with the best value so far
+        self.best, self.best_epoch = extra.get('best'), extra.get('best_epoch')
+        if self.monitor is not None and self.monitor not in self.recorder.metric_names[1:-1]:
+            raise InputError(f"monitor='{self.monitor}' is not recorded: the recorded values are {list(self.recorder.metric_names[1:-1])}")
     def before_train(self): self._trained = True
     def after_epoch(self):
-        if self._trained and (self.epoch + 1) % self.every == 0: self._save()
+        if not self._trained: return
+        if self.monitor is not None: self._track()
+        if (self.epoch + 1) % self.every == 0: self._save()
     def after_fit(self):
         if self._trained: self._save()
+    def _track(self):
+        v = self.recorder.log[self.recorder.metric_names.index(self.monitor)]
+        if v is None or (self.best is not None and not self.comp(v, self.best)): return
+        self.best, self.best_epoch = float(v), self.epoch + 1
+        save_checkpoint(self.learn, self.best_path, self.epoch + 1, self._extra())
+    def _extra(self)->dict: return dict(monitor=self.monitor, best=self.best, best_epoch=self.best_epoch)
     def _save(self):
-        save_checkpoint(self.learn, self.path, self.epoch + 1)
+        save_checkpoint(self.learn, self.path, self.epoch + 1, self._extra())
         self._trained = False
