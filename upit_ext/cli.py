@@ -102,7 +102,7 @@ def _as_options(e:InputError)->InputError:
     return type(e)(msg)
 
 def run_train(model:str, out, pathA=None, pathB=None, paired_path=None, paired:bool=False, direction:str='AtoB', load_size:int=286,
-              crop_size:int=256, epochs:int=100, epochs_decay:int=100, lr:float=2e-4, bs:int=1, n_features:int=64, gen_blocks:int=None,
+              crop_size:int=256, epochs:int=100, epochs_decay:int=100, lr:float=None, bs:int=1, n_features:int=64, gen_blocks:int=None,
               n_downs:int=None, num_workers:int=None, seed:int=None, wandb_project:str=None, checkpoint_every:int=1, resume=None,
               skip_bad:bool=False, show_progress:bool=True)->dict:
     "Train the registered `model` ('cyclegan', 'ganilla', 'pix2pix'...) on image folders; write its generators, weights, losses and checkpoints into `out`"
@@ -124,7 +124,7 @@ def run_train(model:str, out, pathA=None, pathB=None, paired_path=None, paired:b
         dls = _train_dls(model, pathA, pathB, paired_path, paired, direction=direction, load_size=load_size, crop_size=crop_size, bs=bs,
                          num_workers=num_workers, seed=seed, on_bad='skip' if skip_bad else 'error')
         m = _train_model(model, n_features, gen_blocks, n_downs)
-        learn = learner_for(m)(dls, m, lr=lr, n_epochs=epochs, n_epochs_decay=epochs_decay, path=out, model_dir='.')
+        learn = learner_for(m)(dls, m, **({} if lr is None else dict(lr=lr)), n_epochs=epochs, n_epochs_decay=epochs_decay, path=out, model_dir='.')
     except InputError as e: raise _as_options(e) from None
     out.mkdir(parents=True, exist_ok=True)
     learn.add_cb(CheckpointCallback(files['checkpoint'].stem, every=checkpoint_every))
@@ -210,12 +210,13 @@ def _demo_parser(sub):
     p.set_defaults(func=lambda a: _report(run_demo(a.out, a.epochs, a.size, a.n_images, a.bs, seed=a.seed)))
 
 def _train_parser(sub):
-    p = sub.add_parser('train', help='train CycleGAN, GANILLA or pix2pix on your image folders',
-                       description='Train a CycleGAN or GANILLA on two folders of unpaired images, or a pix2pix on pairs, with the papers\' recipe '
-                                   '(Adam, LR flat for --epochs, then decaying linearly to 0 over --epochs-decay). Writes the exported generators '
-                                   '(G_AtoB.pth and G_BtoA.pth, or G.pth for pix2pix, for `upit_ext translate`), the model (model/), losses.png and '
-                                   'checkpoint.pth (every --checkpoint-every epochs; carry an interrupted run on with --resume) into --out.')
-    p.add_argument('model', choices=list_models(), help='the model to train (cyclegan_resnet6: 6 residual blocks; pix2pix_unet128: a 7-level U-Net)')
+    p = sub.add_parser('train', help='train a registered model (CycleGAN, GANILLA, pix2pix...) on your image folders',
+                       description='Train a registered model on two folders of unpaired images, or on pairs for a paired model (pix2pix), with the '
+                                   'recipe the model names (its learner, objective and optimizer; the LR flat for --epochs, then decaying linearly '
+                                   'to 0 over --epochs-decay). Writes the exported generators (G_AtoB.pth and G_BtoA.pth, or G.pth for a model with '
+                                   'one generator, for `upit_ext translate`), the model (model/), losses.png and checkpoint.pth (every '
+                                   '--checkpoint-every epochs; carry an interrupted run on with --resume) into --out.')
+    p.add_argument('model', choices=list_models(), help='the model to train (cyclegan_resnet6: 6 residual blocks; pix2pix_unet128: a 7-level U-Net; see list_models())')
     g = p.add_argument_group('data')
     g.add_argument('--pathA', help='folder of domain A images (searched recursively)')
     g.add_argument('--pathB', help='folder of domain B images')
@@ -229,7 +230,7 @@ def _train_parser(sub):
     t = p.add_argument_group('training')
     t.add_argument('--epochs', type=int, default=100, help='epochs at the initial learning rate (default: 100)')
     t.add_argument('--epochs-decay', type=int, default=100, help='epochs with the learning rate decaying linearly to 0 (default: 100)')
-    t.add_argument('--lr', type=float, default=2e-4, help='initial learning rate (default: 0.0002)')
+    t.add_argument('--lr', type=float, default=None, help="initial learning rate (default: the model's recipe's, 0.0002 for the Adam recipes)")
     t.add_argument('--bs', type=int, default=1, help='batch size (default: 1)')
     t.add_argument('--seed', type=int, default=None, help='random seed')
     t.add_argument('--wandb-project', default=None, help='log the run to this Weights & Biases project (fastai\'s WandbCallback)')
