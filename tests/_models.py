@@ -5,6 +5,9 @@ MODELS = {
     'cyclegan': dict(kwargs=dict(n_features=4, gen_blocks=1), paired=False, cli=['--gen-blocks', 1]),
     'ganilla':  dict(kwargs=dict(n_features=4), paired=False, cli=[]),
     'pix2pix':  dict(kwargs=dict(n_features=4, n_downs=5), paired=True, cli=['--n-downs', 5]),
+    'dualgan':  dict(kwargs=dict(n_features=4, n_downs=5), paired=False, cli=['--n-downs', 5]),   # 5 levels: 32x32 crops
+    'cut':      dict(kwargs=dict(n_features=4, nce_features=16), paired=False, cli=[]),
+    'fastcut':  dict(kwargs=dict(n_features=4, nce_features=16), paired=False, cli=[]),
 }
 
 def tiny_dls(name, demo_data, paired_data, **kw):

@@ -5,12 +5,14 @@ from .core import *
 from .data.demo import *
 from .data.unpaired import *
 from .data.paired import *
+from .data.hub import *
 from .models.layers import *
 from .models.base import *
 from .models.cyclegan import *
 from .models.ganilla import *
 from .models.pix2pix import *
 from .models.dualgan import *
+from .models.cut import *
 from .models.registry import *
 from .train.objectives import *
 from .train.callbacks import *

@@ -9,8 +9,9 @@ import matplotlib
 from fastai.vision.all import *
 from .core import *
 from .data.demo import make_demo_data
-from .data.unpaired import get_dls
+from .data.unpaired import get_dls, preprocess_modes
 from .data.paired import get_paired_dls, get_side_by_side_dls
+from .data.hub import get_dls_from_hf, get_paired_dls_from_hf
 from .models.cyclegan import CycleGAN
 from .models.registry import create_model, list_models, model_defaults, model_info
 from .train.learners import cycle_learner, learner_for
@@ -73,8 +74,10 @@ def train_files(model:str, out)->dict:
     with torch.device('meta'): gens = generator_files(create_model(model))
     return {**{_file_key(fn): out/fn for fn in gens}, 'model': out/'model', 'losses': out/'losses.png', 'checkpoint': out/'checkpoint.pth'}
 
-def _train_dls(model, pathA, pathB, paired_path, paired, **kwargs):
+def _train_dls(model, pathA, pathB, paired_path, paired, hf_dataset=None, fieldA=None, fieldB=None, side_by_side=None, **kwargs):
     "The `DataLoaders` for `model` from the data arguments of `run_train`, or an `InputError` saying which to give"
+    if hf_dataset is not None: return _hub_dls(model, hf_dataset, fieldA, fieldB, side_by_side, paired, (pathA, pathB, paired_path), **kwargs)
+    if (fieldA, fieldB, side_by_side) != (None, None, None): raise InputError("--fieldA, --fieldB and --side-by-side name columns of a --hf-dataset: give one, or leave them out")
     if model_info(model)['paired']:
         if paired_path is not None:
             if pathA is not None or pathB is not None: raise InputError("give either --paired-path or --pathA and --pathB, not both")
@@ -87,13 +90,30 @@ def _train_dls(model, pathA, pathB, paired_path, paired, **kwargs):
     kwargs.pop('direction')
     return get_dls(pathA, pathB, **kwargs)
 
+def _hub_dls(model, name, fieldA, fieldB, side_by_side, paired, paths, **kwargs):
+    "The `DataLoaders` for `model` from the Hugging Face dataset `name`: paired by row (or side by side) for a paired model"
+    if any(p is not None for p in paths): raise InputError("give either --hf-dataset or folders (--pathA and --pathB, or --paired-path), not both")
+    fields = dict(fieldA=ifnone(fieldA, 'imageA'), fieldB=ifnone(fieldB, 'imageB'))
+    if model_info(model)['paired']: return get_paired_dls_from_hf(name, **fields, side_by_side=side_by_side, **kwargs)
+    if side_by_side is not None or paired: raise InputError(f"{model} learns from unpaired images: give --fieldA and --fieldB (without --side-by-side or --paired)")
+    kwargs.pop('direction')
+    return get_dls_from_hf(name, **fields, **kwargs)
+
+def _size_multiple(model:str, n_features:int, gen_blocks:int=None, n_downs:int=None)->int:
+    "The multiple of which the generators of `model` (as `_train_model` builds it) need the sides of an image to be"
+    import math
+    with torch.device('meta'): m = _train_model(model, n_features, gen_blocks, n_downs)   # no memory, no random draws
+    return math.lcm(*[int(getattr(g, 'size_multiple', 1)) for g in m.generators().values()])
+
 def _train_model(model:str, n_features:int, gen_blocks:int=None, n_downs:int=None)->nn.Module:
     "The registered model `model` with `n_features`, and `gen_blocks` (CycleGAN) or `n_downs` (pix2pix) when given"
     kw = dict(n_features=n_features, gen_blocks=gen_blocks, n_downs=n_downs)
     return create_model(model, 3, 3, **{k:v for k,v in kw.items() if v is not None and k in model_defaults(model)})
 
 _options = {'crop_size=': '--crop-size ', 'load_size=': '--load-size ', 'num_workers=': '--num-workers ', 'bs=': '--bs ',
-            'pathA: ': '--pathA: ', 'pathB: ': '--pathB: ', 'path: ': '--paired-path: ', "on_bad='skip'": '--skip-bad'}
+            'pathA: ': '--pathA: ', 'pathB: ': '--pathB: ', 'path: ': '--paired-path: ', "on_bad='skip'": '--skip-bad',
+            'fieldA=': '--fieldA ', 'fieldB=': '--fieldB ', 'side_by_side=': '--side-by-side ', 'preprocess=': '--preprocess ',
+            'dataset_name=': '--hf-dataset ', 'dataset_name: ': '--hf-dataset: '}
 
 def _as_options(e:InputError)->InputError:
     "`e` with the names of Python arguments (`crop_size=`, `pathA: `...) replaced by the command line's options"
@@ -104,8 +124,9 @@ def _as_options(e:InputError)->InputError:
 def run_train(model:str, out, pathA=None, pathB=None, paired_path=None, paired:bool=False, direction:str='AtoB', load_size:int=286,
               crop_size:int=256, epochs:int=100, epochs_decay:int=100, lr:float=None, bs:int=1, n_features:int=64, gen_blocks:int=None,
               n_downs:int=None, num_workers:int=None, seed:int=None, wandb_project:str=None, checkpoint_every:int=1, resume=None,
-              skip_bad:bool=False, show_progress:bool=True)->dict:
-    "Train the registered `model` ('cyclegan', 'ganilla', 'pix2pix'...) on image folders; write its generators, weights, losses and checkpoints into `out`"
+              skip_bad:bool=False, show_progress:bool=True, preprocess:str='resize_and_crop', hf_dataset=None, fieldA:str=None, fieldB:str=None,
+              side_by_side:str=None)->dict:
+    "Train the registered `model` ('cyclegan', 'ganilla', 'pix2pix'...) on image folders or a Hugging Face dataset (`hf_dataset`); write its generators, weights, losses and checkpoints into `out`"
     if model not in list_models(): raise InputError(f"model '{model}' is not one of {', '.join(list_models())}")
     for k,v in (('epochs', epochs), ('epochs-decay', epochs_decay)):
         if v < 0: raise InputError(f"--{k} {v} must be at least 0")
@@ -121,8 +142,10 @@ def run_train(model:str, out, pathA=None, pathB=None, paired_path=None, paired:b
             raise OutputExistsError(f"'{f}' exists: a run was started in this folder; carry it on with --resume {f}, or choose another --out")
     if seed is not None: set_seed(seed, reproducible=True)
     try:
-        dls = _train_dls(model, pathA, pathB, paired_path, paired, direction=direction, load_size=load_size, crop_size=crop_size, bs=bs,
-                         num_workers=num_workers, seed=seed, on_bad='skip' if skip_bad else 'error')
+        multiple = _size_multiple(model, n_features, gen_blocks, n_downs) if preprocess in ('none', 'scale_width') else 4
+        dls = _train_dls(model, pathA, pathB, paired_path, paired, hf_dataset, fieldA, fieldB, side_by_side, direction=direction, load_size=load_size,
+                         crop_size=crop_size, bs=bs, num_workers=num_workers, seed=seed, on_bad='skip' if skip_bad else 'error',
+                         preprocess=preprocess, size_multiple=multiple)
         m = _train_model(model, n_features, gen_blocks, n_downs)
         learn = learner_for(m)(dls, m, **({} if lr is None else dict(lr=lr)), n_epochs=epochs, n_epochs_decay=epochs_decay, path=out, model_dir='.')
     except InputError as e: raise _as_options(e) from None
@@ -211,7 +234,8 @@ def _demo_parser(sub):
 
 def _train_parser(sub):
     p = sub.add_parser('train', help='train a registered model (CycleGAN, GANILLA, pix2pix...) on your image folders',
-                       description='Train a registered model on two folders of unpaired images, or on pairs for a paired model (pix2pix), with the '
+                       description='Train a registered model on two folders of unpaired images, or on pairs for a paired model (pix2pix), or on a '
+                                   'Hugging Face dataset (--hf-dataset), with the '
                                    'recipe the model names (its learner, objective and optimizer; the LR flat for --epochs, then decaying linearly '
                                    'to 0 over --epochs-decay). Writes the exported generators (G_AtoB.pth and G_BtoA.pth, or G.pth for a model with '
                                    'one generator, for `upit_ext translate`), the model (model/), losses.png and checkpoint.pth (every '
@@ -222,8 +246,19 @@ def _train_parser(sub):
     g.add_argument('--pathB', help='folder of domain B images')
     g.add_argument('--paired', action='store_true', help='pix2pix: pair the images of --pathA and --pathB by file name')
     g.add_argument('--paired-path', help='pix2pix: folder of side-by-side pairs, A on the left (with train/ and val/ subfolders if it has them)')
+    g.add_argument('--hf-dataset', metavar='NAME', help="instead of folders, a Hugging Face dataset: a Hub name (owner/name), a folder written by "
+                   "save_to_disk, a Parquet file or a folder of them; its validation or test split, if any, is the validation set")
+    g.add_argument('--fieldA', metavar='COLUMN', help='--hf-dataset: the column of domain A images, the inputs of a paired model (default: imageA)')
+    g.add_argument('--fieldB', metavar='COLUMN', help='--hf-dataset: the column of domain B images, the targets of a paired model (default: imageB)')
+    g.add_argument('--side-by-side', metavar='COLUMN', help='--hf-dataset, paired models: the column of side-by-side pairs, A on the left '
+                   '(instead of --fieldA and --fieldB)')
     g.add_argument('--direction', choices=['AtoB', 'BtoA'], default='AtoB', help='pix2pix: which side is the input (default: AtoB)')
-    g.add_argument('--load-size', type=int, default=286, help='images are resized to this size... (default: 286)')
+    g.add_argument('--preprocess', choices=preprocess_modes, default='resize_and_crop',
+                   help="how images become training crops: resize_and_crop (squish to --load-size, random --crop-size crop); scale_width (width "
+                        "--load-size, height in proportion); scale_width_and_crop (then a --crop-size crop); crop (a --crop-size crop of the image as "
+                        "it is); none (the image as it is, trimmed or padded to the model's size multiple); pad (letterbox into --load-size, then a "
+                        "--crop-size crop). scale_width and none keep each image's shape: with images of several shapes, use --bs 1 (default: resize_and_crop)")
+    g.add_argument('--load-size', type=int, default=286, help='images are resized to this size (the width with scale_width)... (default: 286)')
     g.add_argument('--crop-size', type=int, default=256, help='...then randomly cropped to this size (default: 256)')
     g.add_argument('--num-workers', type=int, default=None, help='data loading processes (default: up to 4)')
     g.add_argument('--skip-bad', action='store_true', help='leave out images that cannot be read, with a warning naming them and their count')
@@ -239,11 +274,12 @@ def _train_parser(sub):
     n = p.add_argument_group('model')
     n.add_argument('--n-features', type=int, default=64, help='base number of features of the networks (default: 64)')
     n.add_argument('--gen-blocks', type=int, default=None, help="cyclegan: residual blocks in the generators (default: the model's, 9 or 6)")
-    n.add_argument('--n-downs', type=int, default=None, help="pix2pix: U-Net levels; image sides must be multiples of 2**n_downs (default: the model's, 8 or 7)")
+    n.add_argument('--n-downs', type=int, default=None, help="U-Net models (pix2pix, dualgan): levels; image sides must be multiples of 2**n_downs (default: the model's)")
     p.add_argument('--out', default='upit_ext_run', help='output folder (default: ./upit_ext_run)')
     p.set_defaults(func=lambda a: _report(run_train(a.model, a.out, a.pathA, a.pathB, a.paired_path, a.paired, a.direction, a.load_size, a.crop_size,
                                                     a.epochs, a.epochs_decay, a.lr, a.bs, a.n_features, a.gen_blocks, a.n_downs, a.num_workers,
-                                                    a.seed, a.wandb_project, a.checkpoint_every, a.resume, a.skip_bad)))
+                                                    a.seed, a.wandb_project, a.checkpoint_every, a.resume, a.skip_bad, preprocess=a.preprocess,
+                                                    hf_dataset=a.hf_dataset, fieldA=a.fieldA, fieldB=a.fieldB, side_by_side=a.side_by_side)))
 
 def _translate_parser(sub):
     p = sub.add_parser('translate', help='translate images with an exported generator',

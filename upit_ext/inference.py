@@ -5,6 +5,7 @@
 # %% ../nbs/11_inference.ipynb #bf4f89e3
 from __future__ import annotations
 import itertools, json, os, pickle, tempfile, warnings, zipfile
+import torchvision
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, nullcontext
@@ -15,7 +16,7 @@ from . import __version__
 from .core import *
 from .core import _to_8bit, _listed
 from PIL import UnidentifiedImageError
-from .data.unpaired import NormalizeAB
+from .data.unpaired import NormalizeAB, workers
 from .models.layers import ResnetGenerator, ResnetBlock, resnet_generator
 from .models.ganilla import GanillaGenerator, ganilla_generator
 from .models.pix2pix import UnetGenerator, unet_generator
@@ -25,7 +26,8 @@ from .train.learners import TranslationLearner
 # %% auto #0
 __all__ = ['domain_stats', 'ImageTranslator', 'OutputExistsError', 'atomic_write', 'generator_config', 'pick_generator',
            'export_generator', 'check_file', 'load_generator', 'export_torchscript', 'load_torchscript',
-           'instance_norm_stats', 'translate', 'learner_translate']
+           'instance_norm_stats', 'translate', 'learner_translate', 'get_preds_cyclegan', 'FolderDataset',
+           'load_dataset']
 
 # %% ../nbs/11_inference.ipynb #089bd1f6
 def domain_stats(dls=None)->dict:
@@ -82,6 +84,15 @@ def atomic_write(path, write:Callable, overwrite:bool=False)->Path:
 # %% ../nbs/11_inference.ipynb #04a467b5
 _builders = {'resnet_generator': resnet_generator, 'ganilla_generator': ganilla_generator, 'unet_generator': unet_generator}
 
+def _builder(name:str)->Callable:
+    "The builder called `name`: one of `_builders`, or `'module:function'` of a generator's `export_config`, imported from upit_ext only"
+    if name in _builders: return _builders[name]
+    mod, _, fn = str(name).partition(':')
+    if not (mod.startswith('upit_ext.') and fn): raise InputError(f"unknown generator builder '{name}'")
+    import importlib
+    try: return getattr(importlib.import_module(mod), fn)
+    except (ImportError, AttributeError) as e: raise InputError(f"unknown generator builder '{name}': {e}") from None
+
 def _norm_of(g): 
     ts = {type(m) for m in g.modules()}
     return 'instance' if nn.InstanceNorm2d in ts else 'batch' if nn.BatchNorm2d in ts else 'none'
@@ -110,13 +121,12 @@ _configs = {ResnetGenerator: ('resnet_generator', _resnet_config), GanillaGenera
 def _shapes(m:nn.Module)->dict: return {k: tuple(v.shape) for k,v in m.state_dict().items()}
 
 def generator_config(gen:nn.Module)->tuple:
-    "`(builder name, kwargs)` that rebuild generator `gen` (a `ResnetGenerator`, `GanillaGenerator` or `UnetGenerator`), checked by rebuilding it"
-    if type(gen) not in _configs:
-        raise InputError(f"cannot read the configuration of a {type(gen).__name__}: export_generator takes "
-                         f"{', '.join(o.__name__ for o in _configs)}; export_torchscript takes any generator")
-    name, cfg = _configs[type(gen)]
-    kwargs = cfg(gen)
-    with torch.device('meta'): rebuilt = _builders[name](**kwargs)
+    "`(builder name, kwargs)` that rebuild generator `gen`, checked by rebuilding it: its own `export_config()` if it has one, else read from a `ResnetGenerator`, `GanillaGenerator` or `UnetGenerator`"
+    if hasattr(gen, 'export_config'): name, kwargs = gen.export_config()   # a new model's generator says how to rebuild it: no change here
+    elif type(gen) in _configs: name, kwargs = _configs[type(gen)][0], _configs[type(gen)][1](gen)
+    else: raise InputError(f"cannot read the configuration of a {type(gen).__name__}: export_generator takes generators with an `export_config()` method "
+                           f"and {', '.join(o.__name__ for o in _configs)}; export_torchscript takes any generator")
+    with torch.device('meta'): rebuilt = _builder(name)(**kwargs)
     if _shapes(rebuilt) != _shapes(gen): raise InputError(f"the {type(gen).__name__} does not match {name}(**{kwargs}): it cannot be exported")
     return name, kwargs
 
@@ -142,7 +152,7 @@ def pick_generator(learn_or_model, direction:str=None)->tuple:
 # %% ../nbs/11_inference.ipynb #9592b0cb
 _FORMAT = 'upit_ext.generator'
 
-def export_generator(learn_or_model, path, direction:str='AtoB', overwrite:bool=False)->Path:
+def _export_file(learn_or_model, path, direction:str='AtoB', overwrite:bool=False)->Path:
     "Write the `direction` generator of a `Learner` or model (or a generator) to one self-contained file `path`, atomically"
     if rank_distrib(): return Path(path)  # data-parallel training: only process 0 writes, as with `Learner.export`
     gen, s_in, s_out, d, source = pick_generator(learn_or_model, direction)
@@ -151,6 +161,24 @@ def export_generator(learn_or_model, path, direction:str='AtoB', overwrite:bool=
               size_multiple=int(getattr(gen, 'size_multiple', 1)), min_size=int(getattr(gen, 'min_size', 1)), upit_ext_version=__version__,
               state_dict={k: v.detach().cpu() for k,v in gen.state_dict().items()})
     return atomic_write(path, partial(torch.save, ck), overwrite)
+
+def _export_upit(learn, generator_name:str='generator', path=Path('.'), convert_to:str='B')->Path:
+    "UPIT's export: the `state_dict` of the generator into domain `convert_to`, as `path/generator_name.pth` (replaced if it exists, atomically)"
+    if convert_to not in ('A', 'B'): raise InputError(f"convert_to='{convert_to}' is not 'A' or 'B' (the domain the generator translates into)")
+    fn = Path(path).expanduser()/f'{generator_name}.pth'
+    if rank_distrib(): return fn
+    gen = pick_generator(learn, 'AtoB' if convert_to == 'B' else 'BtoA')[0]
+    return atomic_write(fn, partial(torch.save, {k: v.detach().cpu() for k,v in gen.state_dict().items()}), overwrite=True)
+
+def _upit_call(args:tuple, kwargs:dict)->bool:
+    "Whether `export_generator(learn, *args, **kwargs)` is UPIT's call: its keywords, no file, a name without a suffix, or `path=` a folder"
+    if {'generator_name', 'convert_to'} & set(kwargs): return True
+    if args: return isinstance(args[0], str) and not Path(args[0]).suffix
+    return 'path' not in kwargs or Path(kwargs['path']).expanduser().is_dir()
+
+def export_generator(learn_or_model, *args, **kwargs)->Path:
+    "Ours, `(learn_or_model, path, direction='AtoB', overwrite=False)`: a self-contained generator file `path`; UPIT's, `(learn, generator_name='generator', path=Path('.'), convert_to='B')`: a `state_dict`"
+    return (_export_upit if _upit_call(args, kwargs) else _export_file)(learn_or_model, *args, **kwargs)
 
 def _not_ours(path, why:str): return InputError(f"model: '{path}' is not a generator file written by export_generator ({why})")
 
@@ -184,10 +212,11 @@ def load_generator(path, device='cpu')->nn.Module:
         raise _not_ours(path, 'it holds Python objects, which are not loaded for safety: a training checkpoint or a Learner export? Write a generator '
                               'file with export_generator' if safe else f"{_short(e)}; the file may be truncated or damaged") from None
     if not isinstance(ck, dict) or ck.get('format') != _FORMAT: raise _not_ours(path, 'no upit_ext header')
-    if ck.get('builder') not in _builders: raise _not_ours(path, f"unknown builder '{ck.get('builder')}'")
+    try: builder = _builder(ck.get('builder'))
+    except InputError as e: raise _not_ours(path, str(e)) from None
     if missing := [k for k in _needed if k not in ck]: raise InputError(f"model: '{path}' is damaged: it has no {', '.join(missing)}")
     try:
-        with torch.device('meta'): gen = _builders[ck['builder']](**ck['kwargs'])
+        with torch.device('meta'): gen = builder(**ck['kwargs'])
         gen.load_state_dict(ck['state_dict'], assign=True)
     except (TypeError, ValueError, RuntimeError) as e:
         raise InputError(f"model: '{path}' is damaged: its weights do not fit {ck['builder']}(**{ck['kwargs']}): {_short(e)}") from None
@@ -264,15 +293,15 @@ def _save_format(fmt:str)->str:
     if name is None or name not in Image.SAVE: raise InputError(f"fmt='{fmt}': PIL cannot write '{ext}' files")
     return name
 
-def _dest_paths(dest, names:list, fmt:str, suffix:str, sources:list)->list:
-    "Output file of each relative name, refusing clashes between them and existing files"
+def _dest_paths(dest, names:list, fmt:str, suffix:str, sources:list, overwrite:bool=False)->list:
+    "Output file of each relative name, refusing clashes between them, and existing files unless `overwrite`"
     dest, ext = Path(dest).expanduser(), '.' + fmt.lower().lstrip('.')
     if dest.exists() and not dest.is_dir(): raise InputError(f"dest: '{dest}' is a file, expected a folder")
     outs, seen = [dest/n.parent/f'{n.name}{suffix}{ext}' for n in names], {}
     for o,s in zip(outs, sources):
         if o in seen: raise InputError(f"'{seen[o]}' and '{s}' would both be written to '{o}': translate them to different folders")
         seen[o] = s
-        if o.exists(): raise OutputExistsError(f"'{o}' exists: translate never overwrites a file; choose another dest (or a suffix) or remove it")
+        if o.exists() and not overwrite: raise OutputExistsError(f"'{o}' exists: translate never overwrites a file unless overwrite=True; choose another dest (or a suffix) or remove it")
     return outs
 
 # %% ../nbs/11_inference.ipynb #19ddcecb
@@ -401,8 +430,8 @@ def _readable(items:list, on_bad:str)->tuple:
     return sizes, bad
 
 def translate(src, model_or_path, dest=None, direction:str=None, bs:int=4, device=None, fmt:str='png', suffix:str='', tile:int=None,
-              overlap:int=None, thumb:int=1024, mode:str=None, num_workers:int=2, on_bad:str='error', progress:bool=True):
-    "Translate the images of `src` with a generator, a model's `direction` generator, a `Learner`'s, or an exported file; write them to `dest` or return them"
+              overlap:int=None, thumb:int=1024, mode:str=None, num_workers:int=2, on_bad:str='error', progress:bool=True, overwrite:bool=False):
+    "Translate the images of `src` with a generator, a model's `direction` generator, a `Learner`'s, or an exported file; write them to `dest` (replacing existing files only if `overwrite`) or return them"
     if on_bad not in ('error', 'skip'): raise InputError(f"on_bad='{on_bad}' is not one of 'error', 'skip'")
     tr, info = _translator(model_or_path, direction, device)
     device = info['device']
@@ -413,7 +442,7 @@ def translate(src, model_or_path, dest=None, direction:str=None, bs:int=4, devic
     if bs < 1: raise InputError(f"bs={bs} must be at least 1")
     items, names, single = _sources(src)
     fmt_name = _save_format(fmt) if dest is not None else None
-    outs = _dest_paths(dest, names, fmt, suffix, items) if dest is not None else None
+    outs = _dest_paths(dest, names, fmt, suffix, items, overwrite) if dest is not None else None
     sizes, bad = _readable(items, on_bad)
     m, lo = info['size_multiple'], info['min_size']
     groups = {}
@@ -437,7 +466,7 @@ def translate(src, model_or_path, dest=None, direction:str=None, bs:int=4, devic
     def finish(i, a):
         im = Image.fromarray(a[..., 0] if a.shape[-1] == 1 else a)
         if outs is None: results[i] = im
-        else: atomic_write(outs[i], lambda f: im.save(f, format=fmt_name))
+        else: atomic_write(outs[i], lambda f: im.save(f, format=fmt_name), overwrite)
         done.append(i)
 
     try:
@@ -468,3 +497,40 @@ def learner_translate(learn:TranslationLearner, src, dest=None, direction:str='A
     return translate(src, learn, dest, direction, **kwargs)
 
 TranslationLearner.translate = learner_translate   # `learn.translate(...)`: `train` does not import `inference`, so the method is attached here
+
+# %% ../nbs/11_inference.ipynb #02475a45
+def _cpu_unless_gpu(device, fn:str='get_preds_cyclegan')->torch.device:
+    "`device`, or the CPU with a warning when it is a CUDA device and there is no GPU"
+    d = torch.device(device)
+    if d.type == 'cuda' and not torch.cuda.is_available():
+        warnings.warn(f"device='{device}': there is no GPU here, so {fn} runs on the CPU", stacklevel=3); return torch.device('cpu')
+    return d
+
+def get_preds_cyclegan(learn, test_path, pred_path, convert_to:str='B', bs:int=4, num_workers:int=4, device='cuda', suffix:str='tif')->L:
+    "Translate the images of the folder `test_path` into domain `convert_to` with `learn`'s generator, as `pred_path/<name>_fake<convert_to>.<suffix>` (UPIT's)"
+    if convert_to not in ('A', 'B'): raise InputError(f"convert_to='{convert_to}' is not 'A' or 'B' (the domain to translate into)")
+    if not Path(test_path).expanduser().exists(): raise MissingPathError(f"test_path: '{test_path}' does not exist")
+    return translate(Path(test_path).expanduser(), learn, pred_path, 'AtoB' if convert_to == 'B' else 'BtoA', bs=bs, device=_cpu_unless_gpu(device),
+                     fmt=suffix, suffix=f'_fake{convert_to}', num_workers=num_workers, overwrite=True)
+
+# %% ../nbs/11_inference.ipynb #9d73d05b
+_gray_modes = ('1', 'L', 'LA', 'I', 'I;16', 'I;16B', 'I;16L', 'F')
+
+def _to_pm1(x:Tensor)->Tensor: "Pixels from [0, 1] to [-1, 1]"; return x*2 - 1
+
+class FolderDataset(torch.utils.data.Dataset):
+    "The images of the folder `path` (not its sub-folders) as `(file name, image)` items, floats in [0, 1] (1 channel if gray, else 3) passed through `transforms` (UPIT's)"
+    def __init__(self, path, transforms:list=None):
+        self.files = [str(f) for f in image_files(path, 'path', recurse=False)]
+        self.transform = torchvision.transforms.Compose(transforms) if transforms else noop
+    def __len__(self)->int: return len(self.files)
+    def __getitem__(self, idx:int)->tuple:
+        fn = self.files[idx]
+        try:
+            with Image.open(fn) as im: mode = 'L' if im.mode in _gray_modes else 'RGB'
+        except Exception: mode = 'RGB'   # `open_image` says what is wrong with the file
+        return fn, self.transform(image2tensor(open_image(fn, mode)).float().div_(255))
+
+def load_dataset(test_path, bs:int=4, num_workers:int=4)->torch.utils.data.DataLoader:
+    "A torch `DataLoader` of `(file names, images in [-1, 1])` batches of `bs` images of the folder `test_path`, in file order (UPIT's)"
+    return torch.utils.data.DataLoader(FolderDataset(test_path, [_to_pm1]), batch_size=bs, num_workers=workers(num_workers), shuffle=False)

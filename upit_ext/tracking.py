@@ -13,11 +13,12 @@ from .train.callbacks import *
 from .train.learners import *
 from .train.checkpoint import *
 from .train.checkpoint import _note_lrs
+from .train.learners import _rgb8
 from .inference import export_generator
 
 # %% auto #0
-__all__ = ['offline_run_records', 'offline_history', 'results_grid', 'sample_batch', 'generator_files',
-           'TranslationWandbCallback', 'ShowTranslations', 'plot_loss_terms']
+__all__ = ['offline_run_records', 'offline_history', 'results_grid', 'generator_files', 'TranslationWandbCallback',
+           'ShowTranslations', 'plot_loss_terms', 'SaveModelAtEndCallback', 'log_dataset', 'UPITWandbCallback']
 
 # %% ../nbs/12_tracking.ipynb #5d374b7b
 def _leveldb_records(data:bytes):
@@ -58,15 +59,8 @@ def offline_history(run_dir, timeout:float=30.)->L:
 # %% ../nbs/12_tracking.ipynb #4741aeea
 def results_grid(learn:TranslationLearner, real_A:Tensor, real_B:Tensor)->np.ndarray:
     "An HxWx3 uint8 image of the model's `sample_columns` (decoded with the DataLoaders' normalization): one row per image, one column per kind"
-    def _img(x): x = x.float().clamp(0, 255).round().byte().cpu(); return x.expand(3, *x.shape[1:]).permute(1,2,0).numpy()
     cols = [x for _,x in learn.sample_images(real_A, real_B)]
-    return np.concatenate([np.concatenate([_img(x[i]) for x in cols], 1) for i in range(len(real_A))], 0)
-
-def sample_batch(learn:Learner, n:int=4)->tuple:
-    "`n` fixed images of each domain (validation if any, else training), drawn without changing any random state"
-    dl = learn.dls.valid if len(learn.dls.valid_ds) else learn.dls.train
-    with preserve_rng(learn.dls): b = dl.one_batch()
-    return tuple(t.as_subclass(Tensor)[:n] for t in b)
+    return np.concatenate([np.concatenate([_rgb8(x[i]) for x in cols], 1) for i in range(len(real_A))], 0)
 
 def generator_files(m:nn.Module)->dict:
     "`{file name: direction}` of the generators of `m` to `export_generator`, named as `upit_ext train` names them: `G.pth` for one, else `G_AtoB.pth`..."
@@ -81,7 +75,7 @@ class TranslationWandbCallback(Callback):
         store_attr(but='init_kwargs'); self.init_kwargs = init_kwargs
 
     def before_fit(self):
-        self.run = not hasattr(self.learn, 'lr_finder') and rank_distrib() == 0
+        self.run = not hasattr(self.learn, 'lr_finder') and not hasattr(self.learn, 'gather_preds') and rank_distrib() == 0   # not in `lr_find` or `get_preds`
         if not self.run: return
         _note_lrs(self.learn)
         self.own_run, self._trained = wandb.run is None, False
@@ -104,7 +98,7 @@ class TranslationWandbCallback(Callback):
         if not self._trained: return   # an epoch that `fit(start_epoch=...)` (a resume) skipped
         self._trained, rec = False, self.recorder
         row = {f'epoch/{n}': v for n,v in zip(rec.metric_names[1:-1], rec.log[1:]) if isinstance(v, (int, float))}
-        if (self.epoch + 1) % self.image_every == 0 or self.epoch + 1 == self.n_epoch:
+        if self.image_every and ((self.epoch + 1) % self.image_every == 0 or self.epoch + 1 == self.n_epoch):   # 0: no images
             row['samples'] = wandb.Image(results_grid(self.learn, *self.samples), caption=' | '.join(t for t,_ in self.learn.sample_images(*self.samples)))
         wandb.log({'epoch': self.epoch + 1, **row}, step=self.train_iter)
 
@@ -136,18 +130,10 @@ class TranslationWandbCallback(Callback):
         wandb.finish(exit_code=exit_code)
 
 # %% ../nbs/12_tracking.ipynb #82befe95
-class ShowTranslations(Callback):
-    "Show translations of fixed sample images under the progress bar every `every` epochs"
-    order = ProgressCallback.order + 1
-    def __init__(self, every:int=10, n_images:int=2): store_attr()
-    def before_fit(self):
-        self.run = not hasattr(self.learn, 'lr_finder') and hasattr(getattr(self.learn, 'progress', None), 'mbar')
-        if self.run: self.samples, self.imgs, self.titles = sample_batch(self.learn, self.n_images), [], []
-    def after_epoch(self):
-        if (self.epoch + 1) % self.every: return
-        self.imgs.append(results_grid(self.learn, *self.samples)); self.titles.append(f'epoch {self.epoch+1}')
-        mbar = self.learn.progress.mbar
-        if hasattr(mbar, 'show_imgs') and in_notebook(): mbar.show_imgs([Image.fromarray(o) for o in self.imgs], self.titles, imgsize=6)
+class ShowTranslations(ShowImgsCallback):
+    "Show the grid of `show_results` (every sample column of the model) for fixed images under the progress bar every `every` epochs"
+    def __init__(self, every:int=10, n_images:int=2): super().__init__(imgA=True, imgB=True, show_img_interval=every, n_images=n_images); self.every = every
+    def grid(self)->np.ndarray: return results_grid(self.learn, *self.samples)
 
 def plot_loss_terms(rec:Recorder, fn=None, figsize=(12, 4)):
     "Plot the smoothed loss per iteration and every recorded loss term per epoch on one figure; save it to `fn` if given"
@@ -163,3 +149,71 @@ def plot_loss_terms(rec:Recorder, fn=None, figsize=(12, 4)):
     return fig
 
 Recorder.plot_loss_terms = plot_loss_terms   # `learn.recorder.plot_loss_terms()`
+
+# %% ../nbs/12_tracking.ipynb #bf7548e3
+class SaveModelAtEndCallback(Callback):
+    "Save the model (with the optimizer's state if `with_opt`) as `fname` with `learn.save` when `fit` ends; the file is `last_saved_path` (UPIT's)"
+    def __init__(self, fname:str='model', with_opt:bool=False): store_attr(); self.last_saved_path = None
+    def after_fit(self):
+        if not hasattr(self.learn, 'lr_finder') and not hasattr(self.learn, 'gather_preds'): self.last_saved_path = self.learn.save(self.fname, with_opt=self.with_opt)
+    @property
+    def name(self)->str: return 'save_model'   # the name fastai's `WandbCallback(log_model=True)` looks for
+
+def log_dataset(main_path, folder_names:list=None, name:str=None, metadata:dict=None, description:str='raw dataset')->wandb.Artifact:
+    "Log the files of the folder `main_path` and its sub-folders `folder_names` (default: all but `models`) as a dataset artifact of the active wandb run"
+    from fastai.callback.wandb import _format_metadata
+    if wandb.run is None: raise InputError('log_dataset logs to the active wandb run: call wandb.init() first')
+    path = Path(main_path).expanduser()
+    if not path.is_dir(): raise (InputError if path.exists() else MissingPathError)(f"main_path: '{path}' is not a folder")
+    folder_names = L(ifnone(folder_names, [p.name for p in path.ls() if p.is_dir()]))
+    if missing := [f for f in folder_names if not (path/f).is_dir()]: raise MissingPathError(f"folder_names: {missing} are not folders of '{path}'")
+    metadata = dict(ifnone(metadata, {})); _format_metadata(metadata)
+    art = wandb.Artifact(name=ifnone(name, path.name), type='dataset', metadata=metadata, description=description)
+    for p in path.ls().sorted():
+        if not p.is_dir(): art.add_file(str(p.resolve()))
+        elif p.name in folder_names and p.name != 'models': art.add_dir(str(p.resolve()), name=p.name)
+    if wandb.run.offline: wandb.run.log_artifact(art)   # an offline run cannot use an artifact; `wandb sync` uploads it with the run
+    else: wandb.run.use_artifact(art)
+    return art
+
+# %% ../nbs/12_tracking.ipynb #499c8059
+class UPITWandbCallback(TranslationWandbCallback):
+    "UPIT's wandb callback and arguments: `TranslationWandbCallback` that also watches the model (`log`), logs the dataset (`log_dataset`: True or a folder) and the saved model (`log_model`)"
+    def __init__(self, log:str='gradients', log_preds:bool=True, log_model:bool=True, log_dataset=False, folder_names:list=None, dataset_name:str=None,
+                 valid_dl=None, n_preds:int=36, seed:int=12345, reorder:bool=True):
+        if not isinstance(log_dataset, (str, Path, bool)): raise InputError(f"log_dataset={log_dataset!r} must be a folder or a bool")
+        if folder_names is not None and not (isinstance(folder_names, list) and all(isinstance(o, str) for o in folder_names)):
+            raise InputError(f"folder_names={folder_names!r} must be a list of folder names")
+        super().__init__(image_every=int(bool(log_preds)), n_images=n_preds, log_model=log_model)
+        store_attr('log,log_preds,log_dataset,folder_names,dataset_name,valid_dl,n_preds,seed,reorder')
+
+    def before_fit(self):
+        super().before_fit()
+        if not self.run: return
+        if self.log: wandb.watch(self.learn.model, log=self.log)
+        self._log_dataset()
+        if self.log_preds: self.samples = self._draw_samples()
+        self.added = self.log_model and not isinstance(getattr(self.learn, 'save_model', None), SaveModelAtEndCallback)
+        if self.added: self.learn.add_cb(SaveModelAtEndCallback())
+
+    def _draw_samples(self)->tuple:
+        "`n_preds` images of `valid_dl` (or the validation or training set), the same for a given `seed`"
+        with preserve_rng(self.dls):
+            set_seed(self.seed)
+            for dl in self.dls.loaders: dl.rng.seed(self.seed)
+            return sample_batch(self.learn, self.n_preds, self.valid_dl)
+
+    def _log_dataset(self):
+        path = self.log_dataset
+        if path is True:
+            path = self.dls.path
+            if Path(path) == Path('.'): warn("UPITWandbCallback: the DataLoaders have no path: give log_dataset the dataset's folder"); return
+        if path: log_dataset(path, self.folder_names, self.dataset_name, {'path relative to learner': os.path.relpath(path, self.learn.path)})
+
+    def after_fit(self):
+        if self.run and self.log_model and getattr(self.learn, 'save_model', None) is not None and self.learn.save_model.last_saved_path is not None:
+            from fastai.callback.wandb import log_model
+            log_model(self.learn.save_model.last_saved_path, metadata={n: v for n,v in zip(self.recorder.metric_names, self.recorder.log)
+                                                                       if n not in ('train_loss', 'epoch', 'time') and isinstance(v, (int, float))})
+        if getattr(self, 'added', False): self.learn.remove_cb(self.learn.save_model); self.added = False
+        super().after_fit()

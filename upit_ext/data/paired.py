@@ -8,10 +8,11 @@ import warnings
 from fastai.vision.all import *
 from ..core import *
 from .demo import landscape_layout, landscape
-from .unpaired import NormalizeAB, default_item_tfms, check_bs, workers, _split
+from .unpaired import NormalizeAB, default_item_tfms, preprocess_tfms, check_preprocess, check_batchable, _image_size, ragged_modes, check_bs, workers, _split
 
 # %% auto #0
-__all__ = ['make_paired_demo', 'pair_files', 'HalfOpener', 'show_batch', 'get_paired_dls', 'get_side_by_side_dls']
+__all__ = ['make_paired_demo', 'pair_files', 'HalfOpener', 'check_pair_shapes', 'show_batch', 'get_paired_dls',
+           'get_side_by_side_dls']
 
 # %% ../../nbs/03_data.paired.ipynb #ad168f2e
 def make_paired_demo(path, n_train:int=40, n_test:int=8, size:int=64, seed:int=0, side_by_side:bool=False)->Path:
@@ -84,14 +85,27 @@ def _train_valid(path:Path)->tuple:
     v = first(path/n for n in ('valid', 'val') if (path/n).is_dir())
     return (path/'train', v) if v is not None and (path/'train').is_dir() else (path, None)
 
-def _pair_dls(train:L, valid:L, tfmsA:list, tfmsB:list, load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device, **kwargs)->DataLoaders:
+def _pair_dls(train:L, valid:L, tfmsA:list, tfmsB:list, load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device,
+              preprocess:str='resize_and_crop', size_multiple:int=4, **kwargs)->DataLoaders:
     "DataLoaders of the `train` and `valid` items, opened by `tfmsA` and `tfmsB`, with the random item transforms drawn once per pair"
     if bs < 1: raise InputError(f"bs={bs} must be at least 1")
     check_bs(bs, len(train), 'pairs')
     dsets = Datasets(train + valid, tfms=[tfmsA, tfmsB], splits=[list(range(len(train))), list(range(len(train), len(train) + len(valid)))])
     return dsets.dataloaders(bs=bs, num_workers=workers(num_workers), device=device,
-                             after_item=[*ifnone(item_tfms, default_item_tfms(load_size, crop_size)), ToTensorA(), ToTensorB()],
+                             after_item=[*ifnone(item_tfms, preprocess_tfms(preprocess, load_size, crop_size, size_multiple)), ToTensorA(), ToTensorB()],
                              after_batch=[IntToFloatTensor(), NormalizeAB(), *L(batch_tfms)], **kwargs)
+
+def _same_shape(a:tuple, b:tuple)->bool:
+    "Whether images of sizes `a` and `b` (width, height) have one aspect ratio: within 1%, or within a pixel each way"
+    return abs(a[0]*b[1] - b[0]*a[1]) <= 0.01 * a[0]*b[1] or (abs(a[0]-b[0]) <= 1 and abs(a[1]-b[1]) <= 1)
+
+def check_pair_shapes(preprocess:str, sizes:list, names:list, arg:str='the inputs and targets'):
+    "Refuse pairs whose images have different aspect ratios (`sizes`: [((w, h) input, (w, h) target)...]) with a mode that keeps the aspect ratio"
+    if preprocess == 'resize_and_crop': return
+    bad = [f"{n} ({a[0]}x{a[1]} and {b[0]}x{b[1]})" for (a,b),n in zip(sizes, names) if not _same_shape(a, b)]
+    if bad: raise InputError(f"{len(bad)} pair(s) of {arg} have images of different aspect ratios, which preprocess='{preprocess}' cannot crop, pad "
+                             f"and flip alike: {_listed(bad, 5)}. Give both images of a pair one aspect ratio, or use preprocess='resize_and_crop' "
+                             f"(which squishes both to load_size)")
 
 # %% ../../nbs/03_data.paired.ipynb #c6481823
 def _gray_args(b)->dict:
@@ -108,9 +122,9 @@ def show_batch(x:TensorImageA, y:TensorImageB, samples, ctxs=None, max_n=10, nro
 # %% ../../nbs/03_data.paired.ipynb #8e7c2607
 def get_paired_dls(pathA, pathB, load_size=286, crop_size=256, item_tfms:list=None, batch_tfms:list=None, bs:int=1, num_workers:int=None,
                    valid_pct:float=0.2, seed:int=None, valid_pathA=None, valid_pathB=None, direction:str='AtoB', mode_A:str='RGB', mode_B:str='RGB',
-                   on_mismatch:str='error', on_bad:str='error', device=None, **kwargs)->DataLoaders:
+                   on_mismatch:str='error', on_bad:str='error', device=None, preprocess:str='resize_and_crop', size_multiple:int=4, **kwargs)->DataLoaders:
     "`DataLoaders` of aligned (`TensorImageA` input, `TensorImageB` target) batches in [-1, 1] from images paired by name in `pathA` and `pathB`"
-    _check_args(direction, mode_A, mode_B); check_sizes(load_size, crop_size)
+    _check_args(direction, mode_A, mode_B); check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
     args, paths, vpaths = ('pathA', 'pathB'), [Path(p).expanduser() for p in (pathA, pathB)], [valid_pathA, valid_pathB]
     if (valid_pathA is None) != (valid_pathB is None): raise InputError("valid_pathA and valid_pathB go together: give both or neither")
     split = [_train_valid(p) for p in paths]
@@ -122,20 +136,26 @@ def get_paired_dls(pathA, pathB, load_size=286, crop_size=256, item_tfms:list=No
     train = pair_files(*paths, on_mismatch, args, on_bad)
     if vpaths[0] is None: train, valid = _split(train, valid_pct, seed, 'the pairs of pathA and pathB')
     else: valid = pair_files(*vpaths, on_mismatch, tuple(f'valid_{a}' for a in args), on_bad)
+    if preprocess != 'resize_and_crop':
+        sizes = [(_image_size(a), _image_size(b)) for a,b in train + valid]
+        check_pair_shapes(preprocess, sizes, [f"'{a}' and '{b}'" for a,b in train + valid], f'{args[0]} and {args[1]}')
+        check_batchable(preprocess, bs, {args[0]: [a for a,_ in sizes]}, load_size, crop_size, size_multiple)
     return _pair_dls(train, valid, [ItemGetter(0), ImageOpener(PILImageA, mode_A)], [ItemGetter(1), ImageOpener(PILImageB, mode_B)],
-                     load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device, **kwargs)
+                     load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device, preprocess, size_multiple, **kwargs)
 
 # %% ../../nbs/03_data.paired.ipynb #1ad8a86f
 def get_side_by_side_dls(path, direction:str='AtoB', load_size=286, crop_size=256, item_tfms:list=None, batch_tfms:list=None, bs:int=1,
                          num_workers:int=None, valid_pct:float=0.2, seed:int=None, valid_path=None, mode_A:str='RGB', mode_B:str='RGB',
-                         on_bad:str='error', device=None, **kwargs)->DataLoaders:
+                         on_bad:str='error', device=None, preprocess:str='resize_and_crop', size_multiple:int=4, **kwargs)->DataLoaders:
     "`DataLoaders` of aligned (`TensorImageA` input, `TensorImageB` target) batches in [-1, 1] from files holding A (left) and B (right) side by side"
-    _check_args(direction, mode_A, mode_B); check_sizes(load_size, crop_size)
+    _check_args(direction, mode_A, mode_B); check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
     tr_path, va_path = _train_valid(Path(path).expanduser())
     train = check_images(image_files(tr_path, 'path'), on_bad, 'path')
     if valid_path is not None: valid = check_images(image_files(valid_path, 'valid_path'), on_bad, 'valid_path')
     elif va_path is not None: valid = check_images(image_files(va_path, 'path'), on_bad, 'path')
     else: train, valid = _split(train, valid_pct, seed, 'path')
     hA = int(direction == 'BtoA')
+    if preprocess in ragged_modes and bs > 1:   # the halves of a file differ by a column at most: the inputs' sizes decide
+        check_batchable(preprocess, bs, {'path': [(w - w//2 if hA else w//2, h) for w,h in (train + valid).map(_image_size)]}, load_size, crop_size, size_multiple)
     return _pair_dls(train, valid, [HalfOpener(PILImageA, hA, mode_A)], [HalfOpener(PILImageB, 1-hA, mode_B)],
-                     load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device, **kwargs)
+                     load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device, preprocess, size_multiple, **kwargs)

@@ -8,7 +8,9 @@ from fastai.vision.all import *
 from ..core import *
 
 # %% auto #0
-__all__ = ['PartnerB', 'NormalizeAB', 'default_item_tfms', 'check_bs', 'workers', 'pin_memory', 'get_dls']
+__all__ = ['preprocess_modes', 'ragged_modes', 'PartnerB', 'NormalizeAB', 'default_item_tfms', 'to_multiple', 'MatchSize',
+           'ScaleWidth', 'SizeMultiple', 'Letterbox', 'preprocess_tfms', 'check_preprocess', 'output_size',
+           'check_batchable', 'check_bs', 'workers', 'pin_memory', 'get_dls', 'RandPair', 'change_type_of_tfm']
 
 # %% ../../nbs/02_data.unpaired.ipynb #6fafd38c
 class PartnerB(ItemTransform):
@@ -46,6 +48,99 @@ def default_item_tfms(load_size=286, crop_size=256)->list:
     return [Resize(load_size, method=ResizeMethod.Squish, resamples=(Image.BICUBIC, Image.NEAREST)), RandomCrop(crop_size), FlipItem(0.5)]
 
 # %% ../../nbs/02_data.unpaired.ipynb #0d0abc9d
+preprocess_modes = ('resize_and_crop', 'scale_width', 'scale_width_and_crop', 'crop', 'none', 'pad')
+ragged_modes = ('scale_width', 'none')   # the modes whose output size follows the image
+
+def to_multiple(n:float, m:int)->int:
+    "`n` rounded to the nearest multiple of `m`, and at least `m`"
+    return max(m, int(round(n / m)) * m)
+
+def _scaled_width(size:tuple, width:int, min_height:int=0, multiple:int=1)->tuple:
+    "(w, h) of an image of `size` (w, h) scaled to `width`, its height in proportion but at least `min_height`, both rounded to `multiple`"
+    (w, h), W = size, to_multiple(width, multiple)
+    return W, to_multiple(int(max(W * h / w, min_height)), multiple)
+
+class MatchSize(RandTransform):
+    "Resize each image of a tuple to the size of the first (bicubic), so that the images of a pair get one geometry; a lone image is left as it is"
+    split_idx, order = None, 0
+    def before_call(self, b, split_idx): self.size = tuple(b[0].size if isinstance(b, tuple) else b.size)
+    def encodes(self, x:Image.Image): return x if x.size == self.size else type(x)(x.resize(self.size, Image.BICUBIC))
+
+class ScaleWidth(DisplayedTransform):
+    "Resize an image (bicubic) to width `width` and a height in proportion, at least `min_height`, both rounded to `multiple`"
+    order = 1
+    def __init__(self, width:int, min_height:int=0, multiple:int=1): store_attr()
+    def encodes(self, x:Image.Image):
+        size = _scaled_width(x.size, self.width, self.min_height, self.multiple)
+        return x if size == x.size else type(x)(x.resize(size, Image.BICUBIC))
+
+class SizeMultiple(DisplayedTransform):
+    "Centre-crop or pad (reflecting) an image to the nearest multiples of `multiple` in width and height, without resampling any pixel"
+    order = 1
+    def __init__(self, multiple:int=4): store_attr()
+    def encodes(self, x:Image.Image):
+        (w, h), m = x.size, self.multiple
+        nw, nh = to_multiple(w, m), to_multiple(h, m)
+        if (nw, nh) == (w, h): return x
+        a = np.asarray(x)
+        t, l = max(0, h - nh) // 2, max(0, w - nw) // 2
+        a = a[t:t + min(h, nh), l:l + min(w, nw)]
+        ph, pw = max(0, nh - h), max(0, nw - w)
+        a = np.pad(a, [(ph // 2, ph - ph // 2), (pw // 2, pw - pw // 2)] + [(0, 0)] * (a.ndim - 2), mode='reflect')
+        return type(x)(Image.fromarray(a, x.mode))
+
+class Letterbox(Resize):
+    "Scale an image to fit `size` without distortion (bicubic) and centre it on a `pad_mode` background (black by default)"
+    def __init__(self, size, pad_mode=PadMode.Zeros): super().__init__(size, ResizeMethod.Pad, pad_mode, resamples=(Image.BICUBIC, Image.NEAREST))
+    def before_call(self, b, split_idx): self.pcts = (0.5, 0.5)
+
+# %% ../../nbs/02_data.unpaired.ipynb #7cd22426
+def preprocess_tfms(preprocess:str='resize_and_crop', load_size=286, crop_size=256, size_multiple:int=4)->list:
+    "The item transforms of a `preprocess` mode (see `preprocess_modes`), ending with a random flip"
+    if preprocess == 'resize_and_crop': return default_item_tfms(load_size, crop_size)
+    geometry = {'scale_width': lambda: [ScaleWidth(load_size, crop_size, size_multiple)],
+                'scale_width_and_crop': lambda: [ScaleWidth(load_size, crop_size), RandomCrop(crop_size)],
+                'crop': lambda: [RandomCrop(crop_size)],
+                'none': lambda: [SizeMultiple(size_multiple)],
+                'pad': lambda: [Letterbox(load_size), RandomCrop(crop_size)]}[preprocess]()
+    return [MatchSize(), *geometry, FlipItem(0.5)]
+
+def check_preprocess(preprocess:str, load_size, crop_size, item_tfms=None, size_multiple:int=4):
+    "Refuse an unknown `preprocess` mode, `item_tfms` with another mode than the default, and sizes the mode cannot use"
+    if preprocess not in preprocess_modes: raise InputError(f"preprocess='{preprocess}' is not one of {list(preprocess_modes)}")
+    if not isinstance(size_multiple, int) or size_multiple < 1: raise InputError(f"size_multiple={size_multiple} must be a positive integer")
+    if item_tfms is not None and preprocess != 'resize_and_crop':
+        raise InputError(f"item_tfms replaces the preprocessing: give item_tfms or preprocess='{preprocess}', not both")
+    if preprocess in ('resize_and_crop', 'scale_width_and_crop', 'pad'): check_sizes(load_size, crop_size)
+    elif preprocess == 'crop': check_sizes(crop_size, crop_size)
+    if preprocess.startswith('scale_width'):
+        for k,v in (('load_size', load_size), ('crop_size', crop_size)):
+            if not isinstance(v, int): raise InputError(f"{k}={v}: preprocess='{preprocess}' scales images to a width of load_size (at least crop_size high): give one number")
+
+def _image_size(fn)->tuple:
+    "(width, height) of the image file `fn`, from its header"
+    with Image.open(fn) as im: return im.size
+
+def output_size(preprocess:str, size:tuple, load_size=286, crop_size=256, size_multiple:int=4)->tuple:
+    "(width, height) of the output of a `preprocess` mode for an image of `size` (width, height)"
+    if preprocess == 'scale_width': return _scaled_width(size, load_size, crop_size, size_multiple)
+    if preprocess == 'none': return tuple(to_multiple(o, size_multiple) for o in size)
+    h, w = tuplify(crop_size) * (3 - len(tuplify(crop_size)))
+    return (w, h)
+
+def _sizes_listed(c:Counter, n:int=4)->str: return ', '.join(f'{w}x{h} ({k})' for (w,h),k in c.most_common(n)) + (', ...' if len(c) > n else '')
+
+def check_batchable(preprocess:str, bs:int, sizes:dict, load_size=286, crop_size=256, size_multiple:int=4):
+    "Refuse `bs > 1` when a mode whose output size follows the image gives the images of `sizes` ({arg: [(w, h)...]}) several output sizes"
+    if bs == 1 or preprocess not in ragged_modes: return
+    for arg, szs in sizes.items():
+        c = Counter(output_size(preprocess, s, load_size, crop_size, size_multiple) for s in szs)
+        if len(c) > 1:
+            raise InputError(f"bs={bs}: with preprocess='{preprocess}' each image keeps its own {'size' if preprocess == 'none' else 'aspect ratio'}, and "
+                             f"the images of {arg} come out in {len(c)} sizes (width x height: {_sizes_listed(c)}); a batch stacks images of one size, "
+                             f"so use bs=1, or a mode with one output size: 'resize_and_crop', 'scale_width_and_crop', 'crop' or 'pad'")
+
+# %% ../../nbs/02_data.unpaired.ipynb #df904209
 def check_bs(bs:int, n_train:int, what:str):
     "Refuse a batch size larger than the training set (the last partial batch is dropped, so it would never train)"
     if bs < 1: raise InputError(f"bs={bs} must be at least 1")
@@ -63,23 +158,63 @@ def pin_memory(device=None)->bool:
     return torch.device(ifnone(device, default_device())).type == 'cuda'
 
 def get_dls(pathA, pathB, num_A:int=None, num_B:int=None, load_size=286, crop_size=256, item_tfms:list=None, batch_tfms:list=None,
-            bs:int=1, num_workers:int=None, normalize:bool=False, valid_pct:float=0., seed:int=None, device=None, on_bad:str='error', **kwargs)->DataLoaders:
+            bs:int=1, num_workers:int=None, normalize:bool=False, valid_pct:float=0., seed:int=None, device=None, on_bad:str='error',
+            preprocess:str='resize_and_crop', size_multiple:int=4, **kwargs)->DataLoaders:
     "Unpaired `DataLoaders` of (`TensorImageA`, `TensorImageB`) batches in [-1, 1] from the image folders `pathA` and `pathB`"
-    check_sizes(load_size, crop_size)
+    check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
     filesA, filesB = (check_images(image_files(p, a)[:n], on_bad, a) for p,a,n in ((pathA, 'pathA', num_A), (pathB, 'pathB', num_B)))
+    if preprocess in ragged_modes and bs > 1:
+        check_batchable(preprocess, bs, {'pathA': filesA.map(_image_size), 'pathB': filesB.map(_image_size)}, load_size, crop_size, size_multiple)
     (trA, vaA), (trB, vaB) = _split(filesA, valid_pct, seed, 'pathA'), _split(filesB, valid_pct, seed, 'pathB')
+    tfms = ifnone(item_tfms, preprocess_tfms(preprocess, load_size, crop_size, size_multiple))
+    return _unpaired_dls(trA, vaA, trB, vaB, ImageOpener(PILImageA), ImageOpener(PILImageB), tfms, bs, num_workers, normalize, batch_tfms, device, **kwargs)
+
+def _unpaired_dls(trA:L, vaA:L, trB:L, vaB:L, openA, openB, tfms:list, bs:int, num_workers, normalize:bool, batch_tfms, device, **kwargs)->DataLoaders:
+    "DataLoaders of items `(a, None)` of `trA` with a random partner of `trB`, and fixed validation pairs of `vaA` and `vaB`, opened by `openA` and `openB`"
     n_tr, n_va = max(len(trA), len(trB)), max(len(vaA), len(vaB))
     check_bs(bs, n_tr, 'items')
     items = [(a, None) for a in _cycle(trA, n_tr)] + list(zip(_cycle(vaA, n_va), _cycle(vaB, n_va)))
-    tfms = ifnone(item_tfms, default_item_tfms(load_size, crop_size))
-    dsets = Datasets(items, tfms=[[ItemGetter(0), ImageOpener(PILImageA), *tfms, ToTensorA()],
-                                  [PartnerB(trB), ImageOpener(PILImageB), *tfms, ToTensorB()]],
+    dsets = Datasets(items, tfms=[[ItemGetter(0), openA, *tfms, ToTensorA()],
+                                  [PartnerB(trB), openB, *tfms, ToTensorB()]],
                      splits=[list(range(n_tr)), list(range(n_tr, n_tr+n_va))])
     stats = _domain_stats(dsets.train) if normalize else ((0.5,0.5), (0.5,0.5))
     return dsets.dataloaders(bs=bs, num_workers=workers(num_workers), device=device, pin_memory=kwargs.pop('pin_memory', pin_memory(device)),
                              after_batch=[IntToFloatTensor(), NormalizeAB(*stats), *L(batch_tfms)], **kwargs)
 
+def _stats(xs:list)->tuple:
+    "Per-channel (mean, std) of the uint8 images `xs` in [0, 1], of one size or not"
+    if len({o.shape for o in xs}) > 1: x = torch.cat([o.flatten(1) for o in xs], 1).float().div(255); return x.mean(1), x.std(1)+1e-7
+    x = torch.stack(xs).float().div(255)
+    return x.mean((0,2,3)), x.std((0,2,3))+1e-7
+
 def _domain_stats(ds, n:int=256)->tuple:
     "Per-channel (mean, std) of each domain over up to `n` items of `ds`, for `normalize=True`"
     xs = [ds[i] for i in range(min(n, len(ds)))]
-    return tuple((torch.stack([o[d] for o in xs]).float().div(255).mean((0,2,3)), torch.stack([o[d] for o in xs]).float().div(255).std((0,2,3))+1e-7) for d in (0,1))
+    return tuple(_stats([o[d] for o in xs]) for d in (0,1))
+
+# %% ../../nbs/02_data.unpaired.ipynb #f3b8d092
+class RandPair(Transform):
+    "A random item of `itemsB`, whatever the input: pairs each item of domain A with a random one of domain B (UPIT's)"
+    def __init__(self, itemsB):
+        if not len(itemsB): raise InputError("itemsB is empty: RandPair needs items of domain B to draw from")
+        self.itemsB = itemsB
+    def encodes(self, i): return random.choice(self.itemsB)
+
+class _TfmForType(Transform):
+    "`tfm` on the items of type `new_type` only; other items pass through unchanged"
+    def __init__(self, tfm, new_type):
+        super().__init__(split_idx=getattr(tfm, 'split_idx', None), order=getattr(tfm, 'order', 0))
+        self.tfm, self.new_type = tfm, new_type
+    @property
+    def name(self)->str: return f'{type(self.tfm).__name__}_for_{self.new_type.__name__}'   # UPIT's name for the new transform
+    def encodes(self, x): return self.tfm(x, split_idx=self.split_idx) if isinstance(x, self.new_type) else x
+    def decodes(self, x): return self.tfm.decode(x, split_idx=self.split_idx) if isinstance(x, self.new_type) else x
+    def setups(self, items): return self.tfm.setup(items)
+
+def change_type_of_tfm(tfm, old_type:type, new_type:type)->Transform:
+    "A transform that applies `tfm` (made for `old_type`) to items of `new_type` only, a subclass of `old_type` such as `TensorImageA` (UPIT's)"
+    if isinstance(tfm, type): tfm = tfm()
+    if not (isinstance(new_type, type) and isinstance(old_type, type) and issubclass(new_type, old_type)):
+        raise InputError(f"new_type={getattr(new_type, '__name__', new_type)} is not a subclass of old_type={getattr(old_type, '__name__', old_type)}")
+    if not isinstance(tfm, Transform): raise InputError(f"tfm: a {type(tfm).__name__} is not a fastai Transform")
+    return _TfmForType(tfm, new_type)

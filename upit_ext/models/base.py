@@ -89,6 +89,8 @@ class UPITAdapter(TranslationGAN):
         if len(ends) > 1: raise InputError(f"{self.source}: one discriminator ends in a sigmoid and the other does not; build them alike")
         self.disc_output = 'probs' if ends == {True} else 'logits'
         self.default_gan_mode = 'vanilla' if ends == {True} or getattr(m, 'lsgan', True) is False else 'lsgan'
+        from upit.models.dualgan import DualGAN as UPITDualGAN
+        if isinstance(m, UPITDualGAN): self.recipe, self.default_gan_mode = 'dualgan', 'wgan'   # UPIT's DualGAN trains with its own recipe
     def generators(self): return {'BtoA': self.G_A, 'AtoB': self.G_B}
     def discriminators(self): return {'A': self.D_A, 'B': self.D_B}
     def forward(self, input):

@@ -62,3 +62,12 @@ register_model('cyclegan_resnet6', CycleGAN, gen_blocks=6)
 register_model('ganilla', GANILLA)
 register_model('pix2pix', Pix2Pix)
 register_model('pix2pix_unet128', Pix2Pix, n_downs=7);
+
+# %% ../../nbs/08_models.registry.ipynb #e0cc8425
+from .cut import CUT, FastCUT
+register_model('cut', CUT)
+register_model('fastcut', FastCUT);
+
+# %% ../../nbs/08_models.registry.ipynb #7f9fa0c1
+from .dualgan import DualGAN
+register_model('dualgan', DualGAN);

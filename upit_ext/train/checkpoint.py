@@ -50,7 +50,7 @@ def run_config(learn:Learner)->dict:
                crop_size=getattr(crop, 'size', None), load_size=getattr(resize, 'size', None), lr=_start_lr(learn),
                gan_mode=getattr(getattr(learn.loss_func, 'objective', None), 'name', None), pool_size=0, learner=type(learn).__name__)
     for cb in learn.cbs:
-        for k in _cb_hypers.get(type(cb), []): cfg[k] = getattr(cb, k)
+        for k in _cb_hypers.get(type(cb), getattr(cb, 'hypers', [])): cfg[k] = getattr(cb, k)   # a callback can list its own `hypers`
         if isinstance(cb, LinearDecay): cfg['n_epochs'], cfg['n_epochs_decay'] = _flat_decay(cb, learn.n_epoch)
     return {k: (list(v) if isinstance(v, tuple) else v) for k,v in cfg.items()}
 

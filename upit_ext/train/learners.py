@@ -13,9 +13,10 @@ from .checkpoint import load_checkpoint, ResumeState
 from ..data.paired import _gray_args
 
 # %% auto #0
-__all__ = ['CycleGANLearner', 'Pix2PixLearner', 'recipes', 'GANAdam', 'TranslationLearner', 'speed_cbs', 'check_model_fits',
-           'translation_learner', 'cycle_learner', 'l1_error', 'psnr', 'pix2pix_learner', 'register_recipe',
-           'learner_for']
+__all__ = ['CycleGANLearner', 'Pix2PixLearner', 'recipes', 'GANAdam', 'TranslationLearner', 'sample_batch', 'translation_rows',
+           'ShowImgsCallback', 'speed_cbs', 'check_model_fits', 'translation_learner', 'cycle_learner', 'l1_error',
+           'psnr', 'pix2pix_learner', 'ssim', 'register_recipe', 'learner_for', 'ScaledObjective', 'dual_learner',
+           'cut_learner']
 
 # %% ../../nbs/10_train.learners.ipynb #8d5d865f
 def GANAdam(params, lr:float=2e-4, mom:float=0.5, sqr_mom:float=0.999, eps:float=1e-8, wd:float=0., foreach:bool=None,
@@ -37,7 +38,7 @@ class TranslationLearner(Learner):
         "fastai's `fit`; with `resume` (a checkpoint file, see `CheckpointCallback`) carry on exactly where that run stopped"
         if resume is not None:
             state = load_checkpoint(self, resume)
-            start_epoch, lr, cbs = state['epoch'], ifnone(lr, state['lrs']), L(cbs) + ResumeState(state['train_iter'])
+            start_epoch, lr, cbs = state['epoch'], ifnone(lr, state['lrs']), L(cbs) + ResumeState(state['train_iter'], state.get('extra'))
         super().fit(n_epoch, lr=lr, wd=wd, cbs=cbs, reset_opt=reset_opt, start_epoch=start_epoch)
 
     def fit_flat_lin(self, n_epochs:int=100, n_epochs_decay:int=100, start_lr=None, wd=None, cbs=None, reset_opt:bool=False, per_epoch:bool=True,
@@ -80,6 +81,52 @@ class TranslationLearner(Learner):
 
 CycleGANLearner = Pix2PixLearner = TranslationLearner   # the names of earlier versions, so their exported learners load
 
+# %% ../../nbs/10_train.learners.ipynb #b71d2c94
+from .checkpoint import preserve_rng
+
+def _rgb8(x:Tensor)->np.ndarray:
+    "A decoded image (pixels 0-255, 1 or 3 channels) as an HxWx3 uint8 array"
+    x = x.float().clamp(0, 255).round().byte().cpu()
+    return x.expand(3, *x.shape[1:]).permute(1,2,0).numpy()
+
+def sample_batch(learn:Learner, n:int=4, dl=None)->tuple:
+    "`n` fixed images of each domain from `dl` (default: validation if any, else training), drawn without changing any random state"
+    dl = ifnone(dl, learn.dls.valid if len(learn.dls.valid_ds) else learn.dls.train)
+    with preserve_rng(learn.dls): b = dl.one_batch()
+    return tuple(t.as_subclass(Tensor)[:n] for t in b)
+
+def translation_rows(learn:Learner, real_A:Tensor, real_B:Tensor, directions=('BtoA', 'AtoB'), dl=None)->np.ndarray:
+    "An HxWx3 uint8 image: for each image and each of `directions`, a row with the source image beside its translation, decoded by `dl`"
+    gens, reals, dl = as_translation_gan(learn.model).generators(), {'A': real_A, 'B': real_B}, ifnone(dl, learn.dls.train)
+    with evaluating(learn.model), torch.inference_mode(): fakes = {d: gens[d](reals[d[0]]) for d in directions}
+    cols = {d: [_decode(dl, reals[d[0]], d[0]), _decode(dl, fakes[d], d[-1])] for d in directions}
+    return np.concatenate([np.concatenate([_rgb8(x[i]) for x in cols[d]], 1) for i in range(len(real_A)) for d in directions], 0)
+
+class ShowImgsCallback(Callback):
+    "Every `show_img_interval` epochs, show fixed images beside their translations under the progress bar: B to A if `imgA`, A to B if `imgB` (UPIT's)"
+    order = ProgressCallback.order + 1
+    def __init__(self, imgA:bool=False, imgB:bool=True, show_img_interval:int=10, n_images:int=1):
+        if not (imgA or imgB): raise InputError("imgA=False and imgB=False: ShowImgsCallback has nothing to show")
+        if not show_img_interval or show_img_interval < 1: raise InputError(f"show_img_interval={show_img_interval} must be a number of epochs, at least 1")
+        store_attr(); self.imgs, self.titles = [], []
+    def before_fit(self):
+        self.run = not hasattr(self.learn, 'lr_finder') and not hasattr(self.learn, 'gather_preds') and hasattr(getattr(self.learn, 'progress', None), 'mbar')
+        if not self.run: return
+        gens = as_translation_gan(self.model).generators()
+        self.directions = [d for d,on in (('BtoA', self.imgA), ('AtoB', self.imgB)) if on and d in gens]
+        if not self.directions: raise InputError(f"ShowImgsCallback(imgA={self.imgA}, imgB={self.imgB}): a {type(self.model).__name__} translates only {list(gens)}")
+        self.samples, self.imgs, self.titles = None, [], []
+    def grid(self)->np.ndarray:
+        "The picture of this epoch: `translation_rows` of the samples"
+        return translation_rows(self.learn, *self.samples, self.directions)
+    def after_epoch(self):
+        if (self.epoch + 1) % self.show_img_interval: return
+        if self.samples is None: self.samples = sample_batch(self.learn, self.n_images)   # drawn once per fit, when first needed
+        self.imgs.append(self.grid()); self.titles.append(f'epoch {self.epoch+1}')
+        mbar = self.learn.progress.mbar
+        if hasattr(mbar, 'show_imgs') and in_notebook(): mbar.show_imgs([Image.fromarray(o) for o in self.imgs], self.titles, imgsize=10)
+    def __getstate__(self): return {**self.__dict__, 'imgs': [], 'titles': [], 'samples': None}   # `learn.export()` leaves the pictures out
+
 # %% ../../nbs/10_train.learners.ipynb #84d352f1
 def speed_cbs(mixed_precision='auto', channels_last:bool=None, compile=False)->list:
     "Callbacks for `mixed_precision` ('auto', 'bf16', 'fp16' or None), `channels_last` (None: on GPUs) and `compile` (False, True or `torch.compile` kwargs)"
@@ -113,10 +160,26 @@ def translation_learner(dls, m:nn.Module, loss_cbs:list=(), opt_func=GANAdam, lr
     return learn
 
 @delegates(translation_learner, but=['loss_cbs'])
-def cycle_learner(dls, m:nn.Module, lambda_A:float=10., lambda_B:float=10., lambda_idt:float=0.5, pool_size:int=50, **kwargs)->TranslationLearner:
-    "A `Learner` that trains `m` (our `CycleGAN`/`GANILLA`, UPIT's, or any two-sided `TranslationGAN`) on unpaired `dls` with the CycleGAN recipe"
+def cycle_learner(dls, m:nn.Module, lambda_A:float=10., lambda_B:float=10., lambda_idt:float=0.5, pool_size:int=50, show_imgs:bool=True,
+                  imgA:bool=True, imgB:bool=True, show_img_interval:int=10, loss_func=None, cbs=None, **kwargs)->TranslationLearner:
+    "A `Learner` that trains `m` (our `CycleGAN`/`GANILLA`, UPIT's, or any two-sided `TranslationGAN`) on unpaired `dls` with the CycleGAN recipe; `show_imgs` adds `ShowImgsCallback(imgA, imgB, show_img_interval)`, UPIT's `loss_func` (a `CycleGANLoss`) sets the weights and objective"
+    if loss_func is not None:
+        lf = _cyclegan_loss(loss_func, m)
+        gan_mode = 'lsgan' if lf.lsgan else 'vanilla'
+        if kwargs.get('gan_mode') not in (None, gan_mode): raise InputError(f"gan_mode='{kwargs['gan_mode']}' contradicts loss_func's lsgan={lf.lsgan}: give one of them")
+        lambda_A, lambda_B, lambda_idt, kwargs['gan_mode'] = lf.l_A, lf.l_B, lf.l_idt, gan_mode
     loss_cbs = [CycleLoss(lambda_A, lambda_B), *[IdentityLoss(lambda_idt, lambda_A, lambda_B)]*(lambda_idt > 0)]
-    return translation_learner(dls, m, loss_cbs, pool_size=pool_size, **kwargs)
+    cbs = L(cbs) + [ShowImgsCallback(imgA, imgB, show_img_interval)]*bool(show_imgs)
+    return translation_learner(dls, m, loss_cbs, pool_size=pool_size, cbs=cbs, **kwargs)
+
+def _cyclegan_loss(loss_func, m:nn.Module)->CycleGANLoss:
+    "UPIT's `loss_func` argument, a `CycleGANLoss` (or its class, or a `partial` of it, which UPIT calls with the model), built"
+    if isinstance(loss_func, CycleGANLoss): return loss_func
+    f = getattr(loss_func, 'func', loss_func)
+    if isinstance(f, type) and issubclass(f, CycleGANLoss): return loss_func(m)
+    raise InputError(f"loss_func={loss_func!r}: cycle_learner takes UPIT's CycleGANLoss (or a partial of it) to set lambda_A, lambda_B, lambda_idt "
+                     "and the objective; add other terms with a LossTermCallback in cbs")
+
 
 # %% ../../nbs/10_train.learners.ipynb #5a21f0ae
 def l1_error(pred, real_A, real_B)->Tensor:
@@ -130,8 +193,15 @@ def psnr(pred, real_A, real_B)->Tensor:
 
 @delegates(translation_learner, but=['loss_cbs'])
 def pix2pix_learner(dls, m:nn.Module, lambda_L1:float=100., pool_size:int=0, metrics=None, **kwargs)->TranslationLearner:
-    "A `Learner` that trains the pix2pix model `m` on paired `dls` with the pix2pix recipe, scoring validation translations with `l1_error` and `psnr`"
-    return translation_learner(dls, m, [L1Loss(lambda_L1)], pool_size=pool_size, metrics=[AvgMetric(l1_error), AvgMetric(psnr), *L(metrics)], **kwargs)
+    "A `Learner` that trains the pix2pix model `m` on paired `dls` with the pix2pix recipe, scoring validation translations with `l1_error`, `psnr` and `ssim`"
+    return translation_learner(dls, m, [L1Loss(lambda_L1)], pool_size=pool_size, metrics=[AvgMetric(l1_error), AvgMetric(psnr), AvgMetric(ssim), *L(metrics)], **kwargs)
+
+def ssim(pred, real_A, real_B)->Tensor:
+    "Mean structural similarity (SSIM, Wang et al. 2004; torchmetrics, 11x11 Gaussian window) of the translation to the target, pixels in [-1, 1]"
+    from torchmetrics.functional.image import structural_similarity_index_measure
+    with torch.autocast(pred.device.type, enabled=False):
+        return structural_similarity_index_measure((pred.float() + 1) / 2, (real_B.float() + 1) / 2, data_range=1.)
+
 
 # %% ../../nbs/10_train.learners.ipynb #c321a665
 recipes = {}
@@ -149,3 +219,61 @@ def learner_for(m:nn.Module)->Callable:
 
 register_recipe('cyclegan', cycle_learner)
 register_recipe('pix2pix', pix2pix_learner);
+
+# %% ../../nbs/10_train.learners.ipynb #b4250d00
+class ScaledObjective(GANObjective):
+    "`objective` with its generator loss multiplied by `weight` (DualGAN's `l_adv`); its critic loss, penalty and clipping unchanged"
+    def __init__(self, objective:GANObjective, weight:float=1.):
+        store_attr()
+        self.name, self.relativistic, self.penalized = objective.name, objective.relativistic, objective.penalized
+    def gen_loss(self, fake_out, real_out=None): return self.weight * self.objective.gen_loss(fake_out, real_out)
+    def disc_loss(self, real_out, fake_out): return self.objective.disc_loss(real_out, fake_out)
+    def penalty(self, D, real, fake): return self.objective.penalty(D, real, fake)
+    def after_disc_step(self, discs): self.objective.after_disc_step(discs)
+
+@delegates(translation_learner, but=['loss_cbs'])
+def dual_learner(dls, m:nn.Module, l_adv:float=1., l_rec:float=1., l_idt:float=0., gan_mode='wgan', clip:float=0.1, lambda_gp:float=10.,
+                 n_crit:int=2, opt_func=RMSProp, lr:float=2e-4, pool_size:int=0, **kwargs)->TranslationLearner:
+    "A `Learner` that trains `m` (our `DualGAN`, UPIT's, or any two-sided `TranslationGAN`) on unpaired `dls` with the DualGAN recipe"
+    for k,v in dict(l_adv=l_adv, l_rec=l_rec, l_idt=l_idt, clip=clip, lambda_gp=lambda_gp).items():
+        if v < 0: raise InputError(f"{k}={v} must be at least 0")
+    m = as_translation_gan(m)
+    gan_mode = ifnone(gan_mode, m.default_gan_mode)
+    kw = dict(clip=clip) if gan_mode == 'wgan' else dict(lambda_gp=lambda_gp) if gan_mode == 'wgangp' else {}
+    objective = get_objective(gan_mode, probs=m.disc_output == 'probs', **kw)
+    if l_adv != 1: objective = ScaledObjective(objective, l_adv)
+    loss_cbs = [*[CycleLoss(l_rec, l_rec)]*(l_rec > 0), *[IdentityLoss(l_idt, 1., 1.)]*(l_idt > 0)]
+    return translation_learner(dls, m, loss_cbs, opt_func=opt_func, lr=lr, gan_mode=objective, n_crit=n_crit, pool_size=pool_size, **kwargs)
+
+register_recipe('dualgan', dual_learner);
+
+# %% ../../nbs/10_train.learners.ipynb #52e55ac4
+from ..models.cut import CUT, PatchNCE
+
+@delegates(translation_learner, but=['loss_cbs'])
+def cut_learner(dls, m:nn.Module, lambda_NCE:float=None, num_patches:int=None, nce_T:float=None, all_negatives:bool=False,
+                **kwargs)->TranslationLearner:
+    "A `Learner` that trains the `CUT` or `FastCUT` model `m` on unpaired `dls`: the adversarial term and `PatchNCE` (`lambda_NCE`, `num_patches`, `nce_T`: the model's unless given)"
+    if not isinstance(m, CUT): raise InputError(f"cut_learner trains CUT and FastCUT models, not a {type(m).__name__}")
+    nce = PatchNCE(ifnone(lambda_NCE, m.lambda_NCE), ifnone(num_patches, m.num_patches), ifnone(nce_T, m.nce_T), m.nce_idt, all_negatives)
+    return translation_learner(dls, m, [nce], **kwargs)
+
+register_recipe('cut', cut_learner);
+
+# %% ../../nbs/10_train.learners.ipynb #9e3f7024
+@patch
+def to_fp16(self:TranslationLearner)->TranslationLearner:
+    "Train in fp16 with loss scaling on a GPU (`GANAutocast(torch.float16)`); without a GPU, warn and leave training as it is"
+    if torch.device(ifnone(self.dls.device, default_device())).type != 'cuda':
+        warn("to_fp16: fp16 training needs a GPU; training stays as it is"); return self
+    cb = first(self.cbs, lambda o: isinstance(o, GANAutocast))
+    if cb is None: self.add_cb(GANAutocast(torch.float16))
+    else: cb.dtype, cb.scaler = torch.float16, None
+    return self
+
+@patch
+def to_fp32(self:TranslationLearner)->TranslationLearner:
+    "Train in fp32: `GANAutocast` off (the memory layout stays)"
+    cb = first(self.cbs, lambda o: isinstance(o, GANAutocast))
+    if cb is not None: cb.dtype, cb.scaler = None, None
+    return self

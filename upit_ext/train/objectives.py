@@ -70,7 +70,10 @@ class WGAN(GANObjective):
             for p in (p for d in discs for p in d.parameters()): p.clamp_(-self.clip, self.clip)
 
 def gradient_penalty(D:nn.Module, real:Tensor, fake:Tensor, constant:float=1., alpha:Tensor=None)->Tensor:
-    "Mean of `(||grad D(x)||_2 - constant)**2` over interpolates `x = alpha*real + (1-alpha)*fake`, one `alpha` ~ U(0, 1) per image unless given"
+    "Mean of `(||grad D(x)||_2 - constant)**2` over interpolates `x = alpha*real + (1-alpha)*fake`, one `alpha` ~ U(0, 1) per image unless given (images of different sizes: their common centred region)"
+    if real.shape[-2:] != fake.shape[-2:]:   # full-resolution unpaired data (`preprocess='none'`): the centred region both images have
+        h, w = min(real.shape[-2], fake.shape[-2]), min(real.shape[-1], fake.shape[-1])
+        real, fake = (x[..., (x.shape[-2]-h)//2:(x.shape[-2]-h)//2+h, (x.shape[-1]-w)//2:(x.shape[-1]-w)//2+w] for x in (real, fake))
     if alpha is None: alpha = torch.rand(real.shape[0], 1, device=real.device)
     x = (alpha.view(-1, *[1]*(real.ndim-1)) * real.detach() + (1 - alpha.view(-1, *[1]*(real.ndim-1))) * fake.detach()).requires_grad_(True)
     out = D(x)
