@@ -22,3 +22,10 @@ def paired_data(tmp_path_factory):
     "A small paired demo dataset (grayscale and colour landscapes, matched by name), made once per test session"
     from upit_ext.data.paired import make_paired_demo
     return make_paired_demo(tmp_path_factory.mktemp('paired')/'p', n_train=4, n_test=2, size=32)
+
+@pytest.fixture(autouse=True)
+def _no_wandb_run_left():
+    "Finish any wandb run a test left open (a failing or expected-to-fail test can stop before its `wandb.finish()`), so the next test starts its own"
+    yield
+    wandb = sys.modules.get('wandb')
+    if wandb is not None and getattr(wandb, 'run', None) is not None: wandb.finish()

@@ -58,8 +58,8 @@ def test_wandb_logs_the_metrics(data, tmp_path, monkeypatch):
     from upit_ext.tracking import TranslationWandbCallback, offline_history
     monkeypatch.chdir(tmp_path); monkeypatch.setenv('WANDB_MODE', 'offline')
     learn, _ = _learner('cyclegan', data)
-    with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=TranslationWandbCallback(project='metrics-test', log_model=False, n_images=1))
-    run = next(Path('wandb').glob('offline-run-*'))
+    with learn.no_bar(), learn.no_logging(): learn.fit(1, cbs=TranslationWandbCallback(project='metrics-test', log_model=False, n_images=1, dir=str(tmp_path)))
+    run = next((tmp_path/'wandb').glob('offline-run-*'))   # `dir=`: wandb keeps the folder of its first run in this process otherwise
     rows = [h for h in offline_history(run) if 'epoch/valid_fid_AtoB' in h]
     assert rows and rows[0]['epoch/valid_fid_AtoB'] == learn.recorder.values[-1][learn.recorder.metric_names[1:-1].index('valid_fid_AtoB')]
 
