@@ -9,7 +9,7 @@ from ..core import *
 from ..models.base import *
 from .objectives import *
 from .callbacks import *
-from .checkpoint import load_checkpoint, ResumeState
+from .checkpoint import load_checkpoint, ResumeState, run_config
 from ..data.paired import _gray_args
 
 # %% auto #0
@@ -40,6 +40,16 @@ class TranslationLearner(Learner):
             state = load_checkpoint(self, resume)
             start_epoch, lr, cbs = state['epoch'], ifnone(lr, state['lrs']), L(cbs) + ResumeState(state['train_iter'], state.get('extra'))
         super().fit(n_epoch, lr=lr, wd=wd, cbs=cbs, reset_opt=reset_opt, start_epoch=start_epoch)
+
+    def gather_args(self)->dict:
+        "The run's settings (`run_config`: model, data, recipe) for fastai's `WandbCallback`, rather than the objects of the learner"
+        import fastai.callback.wandb as fw, wandb
+        cfg = run_config(self)
+        try: fw._format_config({'x': 1})
+        except TypeError:   # fastai 2.8.12 with fastcore 2 cannot format plain values: log the settings ourselves, give fastai none
+            if wandb.run is not None: wandb.config.update(cfg, allow_val_change=True)
+            return {}
+        return cfg
 
     def fit_flat_lin(self, n_epochs:int=100, n_epochs_decay:int=100, start_lr=None, wd=None, cbs=None, reset_opt:bool=False, per_epoch:bool=True,
                      resume=None):
