@@ -269,7 +269,7 @@ def folder_features(path, extractor:nn.Module, arg:str='path', on_bad:str='error
 
 def evaluate_folders(fake, real, extractor:nn.Module=None, weights=None, bs:int=32, progress:bool=True, **kid_kwargs)->dict:
     "FID and KID of the images in the folder `fake` against those in `real`, with `extractor` (default: the FID Inception, from `weights`)"
-    ext = ifnone(extractor, None) or inception_extractor(weights)
+    ext = extractor if extractor is not None else inception_extractor(weights)
     f_fake, f_real = (folder_features(p, ext, a, bs=bs, progress=progress) for p,a in ((fake, 'fake'), (real, 'real')))
     return scores(f_fake, f_real, **kid_kwargs)
 
