@@ -2,12 +2,18 @@
 
 Usage: python bench/translate_speed.py [--n-small 8] [--n-large 2] [--nf 64] [--blocks 9] [--workers 2] [--threads N]
                                        [--memory-sizes 1024x768,4000x3000] [--memory-nf 16] [--memory-blocks 3] [--skip-memory]
+                                       [--skip-upit] [--skip-onnx]
 
 Speed: the same ResNet generator weights (UPIT's `resnet_generator` and ours, loaded with the same state_dict), the same PNG
 images (`--n-small` at 256x256 with batches of 4, UPIT's default, and `--n-large` at 1024x768 with batches of 1, since UPIT's
 function keeps the autograd graph: some 3.5 GB per 1024x768 image), translated from a folder into PNG files on the CPU, in the
 same run. Each side first translates one image of each size (warm-up), then the timed folder; the report gives images per second
 and the ratio upit_ext / UPIT (above 1: upit_ext is faster), and checks that both wrote the same pixels (to within 1 of 255).
+
+ONNX: the same generator exported with `export_onnx` and run by onnxruntime through `translate(src, 'gen.onnx', ...)`, against
+`translate` with the PyTorch generator, on the same images and batches, in the same run (needs `pip install upit_ext[onnx]`). The
+ONNX time includes opening the file in onnxruntime (reported apart too); the report gives images per second, the ratio ONNX / PyTorch
+(above 1: ONNX is faster) and the largest difference between the two runtimes' 8-bit pixels.
 
 Memory: the peak resident memory that translating one image adds to the process, untiled and in tiles of 512 pixels, for each
 of `--memory-sizes`, each run in a fresh process (Linux `VmHWM`). It uses a smaller generator (`--memory-nf`, `--memory-blocks`)
@@ -71,6 +77,26 @@ def speed(a, root:Path)->list:
         rows.append((name, n, bs, n/tu, n/to, tu/to, same_pixels(root/f'ours_{name}', root/f'upit_{name}')))
     return rows
 
+def onnx_speed(a, root:Path)->tuple:
+    "Rows `(images, n, bs, torch img/s, ONNX img/s, ratio, max pixel difference and share of differing values)`, and the seconds to export and to open the ONNX file"
+    from upit_ext.onnx import export_onnx, load_onnx
+    ours, _ = generators(a.nf, a.blocks)
+    start = time.perf_counter()
+    f = export_onnx(ours, root/'gen.onnx')
+    t_export = time.perf_counter() - start
+    start = time.perf_counter(); load_onnx(f, 'cpu'); t_open = time.perf_counter() - start
+    rows = []
+    for name, n, (w, h), bs in (('256x256', a.n_small, (256, 256), 4), ('1024x768', a.n_large, (1024, 768), 1)):
+        if n == 0: continue
+        src, warm = make_images(root/f'src_{name}', n, w, h), make_images(root/f'warm_{name}', 1, w, h, seed=1)
+        run_ours(ours, warm, root/f'warm_torch_{name}', bs, a.workers); run_ours(f, warm, root/f'warm_onnx_{name}', bs, a.workers)
+        tt = run_ours(ours, src, root/f'torch_{name}', bs, a.workers)
+        to = run_ours(f, src, root/f'onnx_{name}', bs, a.workers)
+        d = np.concatenate([(np.asarray(Image.open(o)).astype(int) - np.asarray(Image.open(root/f'torch_{name}'/o.name)).astype(int)).ravel()
+                            for o in sorted((root/f'onnx_{name}').iterdir())])
+        rows.append((name, n, bs, n/tt, n/to, tt/to, f"{np.abs(d).max()} ({(d != 0).mean():.3%} of the values differ)"))
+    return rows, t_export, t_open
+
 def rss(key:str='VmRSS')->int:
     "Resident memory of this process in bytes: now (`VmRSS`) or at its peak (`VmHWM`; unlike `ru_maxrss`, not inherited from the parent)"
     return next(int(l.split()[1]) * 1024 for l in open('/proc/self/status') if l.startswith(key + ':'))
@@ -116,6 +142,8 @@ def main():
     p.add_argument('--memory-nf', type=int, default=16, help='generator features for the memory measurement (default: 16)')
     p.add_argument('--memory-blocks', type=int, default=3, help='generator residual blocks for the memory measurement (default: 3)')
     p.add_argument('--skip-memory', action='store_true')
+    p.add_argument('--skip-upit', action='store_true', help='leave out the comparison with UPIT')
+    p.add_argument('--skip-onnx', action='store_true', help='leave out the comparison with the ONNX file in onnxruntime')
     p.add_argument('--_memory-child', action='store_true', help=argparse.SUPPRESS)
     p.add_argument('--size', help=argparse.SUPPRESS)
     p.add_argument('--tile', type=int, default=None, help=argparse.SUPPRESS)
@@ -126,10 +154,19 @@ def main():
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
           f"load average {os.getloadavg()[0]:.2f}; ResNet generator nf={a.nf}, {a.blocks} blocks; command: python bench/translate_speed.py {' '.join(sys.argv[1:])}")
     start = time.perf_counter()
-    with tempfile.TemporaryDirectory() as d:
-        rows = speed(a, Path(d))
-    print("\n| images | n | bs | UPIT get_preds_cyclegan (img/s) | upit_ext translate (img/s) | upit_ext / UPIT | max pixel difference |\n|---|---|---|---|---|---|---|")
-    for name, n, bs, iu, io, ratio, diff in rows: print(f"| {name} | {n} | {bs} | {iu:.3f} | {io:.3f} | {ratio:.2f} | {diff} |")
+    if not a.skip_upit:
+        with tempfile.TemporaryDirectory() as d:
+            rows = speed(a, Path(d))
+        print("\n| images | n | bs | UPIT get_preds_cyclegan (img/s) | upit_ext translate (img/s) | upit_ext / UPIT | max pixel difference |\n|---|---|---|---|---|---|---|")
+        for name, n, bs, iu, io, ratio, diff in rows: print(f"| {name} | {n} | {bs} | {iu:.3f} | {io:.3f} | {ratio:.2f} | {diff} |")
+    if not a.skip_onnx:
+        import onnxruntime
+        with tempfile.TemporaryDirectory() as d:
+            rows, t_export, t_open = onnx_speed(a, Path(d))
+        print(f"\nONNX (onnxruntime {onnxruntime.__version__}, CPU provider, its default threads): export {t_export:.1f} s, opening the file {t_open:.2f} s "
+              f"(included in the ONNX times); load average {os.getloadavg()[0]:.2f}\n"
+              "| images | n | bs | translate, PyTorch generator (img/s) | translate, ONNX file (img/s) | ONNX / PyTorch | max pixel difference (of 255) |\n|---|---|---|---|---|---|---|")
+        for name, n, bs, it, io, ratio, diff in rows: print(f"| {name} | {n} | {bs} | {it:.3f} | {io:.3f} | {ratio:.2f} | {diff} |")
     if not a.skip_memory:
         print(f"\nPeak memory added by translating one image (ResNet generator nf={a.memory_nf}, {a.memory_blocks} blocks; tiles of 512 with 128 of overlap):\n"
               "| image | untiled (MB) | tiled (MB) | untiled (s) | tiled (s) |\n|---|---|---|---|---|")

@@ -5,7 +5,9 @@ import pytest
 os.environ.setdefault('WANDB_MODE', 'offline')
 os.environ.setdefault('WANDB_SILENT', 'true')
 
-def pytest_configure(config): config.addinivalue_line('markers', 'slow: long-running tests (the soak test); run by `make test` and CI')
+def pytest_configure(config):
+    config.addinivalue_line('markers', 'slow: long-running tests (the soak test); run by `make test` and CI')
+    config.addinivalue_line('markers', 'matrix: the cells of a cross product that a diagonal already samples (run by `make test`, not by the reruns against other fastai versions)')
 
 @pytest.fixture(scope='session')
 def demo_data(tmp_path_factory):

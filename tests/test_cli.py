@@ -37,3 +37,30 @@ def test_demo_bad_size_is_one_line(tmp_path):
     assert r.returncode == 2
     assert r.stderr.strip().count('\n') == 0 and 'upit_ext: error: --size 30' in r.stderr
     assert 'Traceback' not in r.stderr
+
+def test_app_command_serves_on_localhost(tmp_path):
+    "`upit_ext app` starts the web app on 127.0.0.1 at --port, for a saved Hub folder; Ctrl-C (SIGINT) stops it"
+    import os, signal, socket, time, urllib.request
+    from upit_ext.models.cyclegan import CycleGAN
+    from upit_ext.sharing import save_for_hub
+    folder = save_for_hub(CycleGAN(3, 3, n_features=4, gen_blocks=1), tmp_path/'hub')
+    with socket.socket() as s: s.bind(('127.0.0.1', 0)); port = s.getsockname()[1]
+    p = subprocess.Popen([sys.executable, '-m', 'upit_ext', 'app', '--model', str(folder), '--port', str(port)],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, 'GRADIO_ANALYTICS_ENABLED': 'False'})
+    try:
+        for _ in range(240):
+            if p.poll() is not None: break
+            try:
+                with urllib.request.urlopen(f'http://127.0.0.1:{port}/', timeout=2) as r: page = r.read().decode(); break
+            except OSError: time.sleep(0.5)
+        else: page = None
+        assert p.poll() is None, p.communicate()[1]
+        assert page is not None and 'gradio' in page.lower(), 'the app did not answer on 127.0.0.1'
+    finally:
+        p.send_signal(signal.SIGINT)
+        try: p.wait(timeout=30)
+        except subprocess.TimeoutExpired: p.kill()
+
+def test_app_command_bad_model_is_one_line(tmp_path):
+    r = run_cli('app', '--model', tmp_path/'nope.pth', '--port', 0)
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and "--model: '" in r.stderr, r.stderr

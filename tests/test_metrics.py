@@ -1,5 +1,6 @@
 """FID and KID in learners (CycleGAN and pix2pix), over 2 data-parallel processes, and from `upit_ext evaluate`, with injected extractors
 (no weights can be downloaded here). pytest launches this file with torchrun for the data-parallel check, which runs `main` in each process."""
+import importlib.util
 import contextlib, io, json, os, sys
 from pathlib import Path
 from unittest import mock
@@ -117,6 +118,31 @@ def test_cli_evaluate_folders_and_generator(data, scripted, tmp_path):
     rc, out, err = run_main('evaluate', '--model', g, '--input', d/'testA', '--real', d/'testB', '--extractor', scripted, '--kid-subsets', 5, '--out', tmp_path/'g.json')
     assert rc == 0, err
     assert json.loads((tmp_path/'g.json').read_text())['n_fake'] == 3
+
+def test_cli_evaluate_model_sources(data, scripted, tmp_path):
+    "evaluate's --model takes what translate takes: a training checkpoint and a Hub folder give the generator file's scores, an ONNX file nearly"
+    from upit_ext.data.unpaired import get_dls
+    from upit_ext.models.cyclegan import CycleGAN
+    from upit_ext.train.learners import cycle_learner
+    from upit_ext.train.checkpoint import CheckpointCallback
+    from upit_ext.inference import export_generator
+    from upit_ext.sharing import save_for_hub
+    d = data/'demo'
+    dls = get_dls(d/'trainA', d/'trainB', load_size=32, crop_size=32, bs=2, num_workers=0, normalize=True)
+    learn = cycle_learner(dls, CycleGAN(3, 3, 4, gen_blocks=1), path=tmp_path, model_dir='.', cbs=CheckpointCallback())
+    with learn.no_bar(), learn.no_logging(): learn.fit(1)
+    srcs = dict(generator=export_generator(learn, tmp_path/'G.pth'), checkpoint=tmp_path/'checkpoint.pth', hub=save_for_hub(learn, tmp_path/'hub'))
+    if importlib.util.find_spec('onnxscript') and importlib.util.find_spec('onnxruntime'):
+        from upit_ext.onnx import export_onnx
+        srcs['onnx'] = export_onnx(learn, tmp_path/'G.onnx')
+    res = {}
+    for k, src in srcs.items():
+        rc, _, err = run_main('evaluate', '--model', src, '--input', d/'testA', '--real', d/'testB', '--extractor', scripted, '--kid-subsets', 5,
+                              '--out', tmp_path/f'{k}.json')
+        assert rc == 0, (k, err)
+        res[k] = json.loads((tmp_path/f'{k}.json').read_text())
+    for k in ('checkpoint', 'hub'): assert res[k]['fid'] == pytest.approx(res['generator']['fid'], abs=1e-6), k   # the same translations
+    if 'onnx' in res: assert res['onnx']['fid'] == pytest.approx(res['generator']['fid'], rel=0.02)                # pixels within rounding
 
 @pytest.mark.parametrize('args,msg', [
     (['--real', 'nope', '--fake', '{d}/trainA'], "--real: 'nope' does not exist"),

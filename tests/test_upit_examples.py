@@ -318,7 +318,6 @@ class MakeAll(Transform):
     def decodes(self, x:TensorImage): return x
 
 # nbs/02_data.unpaired.ipynb: transforms for one domain, given to get_dls as {TensorImageA: ..., TensorImageB: ...}
-@pytest.mark.xfail(strict=True, reason="get_dls does not take UPIT's {type: transforms} dicts yet (the data part of the issue)")
 def test_upit_data_notebook_typed_tfms(h2z, in_tmp):
     # substituted: the demo data, load_size/crop_size 36/32, bs 2, num_workers=0, no .cuda() (`#| cuda` cells); the albumentations
     # cells are left out (albumentations is not a dependency)
@@ -386,7 +385,7 @@ def test_upit_model_notebooks():
     for output_batch in ganilla_output:
         test_eq(output_batch.shape,img1.shape)
 
-@pytest.mark.xfail(strict=True, reason="ganilla_generator takes (ch_in, ch_out, n_ftrs, norm, dropout...): UPIT's 4th positional argument is the dropout")
+
 def test_upit_ganilla_generator_positional():
     # nbs/09_models.ganilla.ipynb; substituted: 256 -> 64 and a batch of 1
     img1 = torch.randn(1,3,64,64)
@@ -395,7 +394,7 @@ def test_upit_ganilla_generator_positional():
         out1 = m(img1)
     test_eq(out1.shape, img1.shape)
 
-@pytest.mark.xfail(strict=True, reason="dual_learner does not take UPIT's show_imgs, imgA, imgB, show_img_interval yet (the DualGAN part)")
+
 def test_dual_learner_upit_display_arguments(h2z_128):
     dls = get_dls(h2z_128/'trainA', h2z_128/'trainB', load_size=128, crop_size=128, num_workers=0)
     learn = dual_learner(dls, DualGAN(3,8,3), opt_func=RMSProp, show_imgs=True, imgA=True, imgB=True, show_img_interval=10)

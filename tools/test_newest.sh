@@ -4,6 +4,8 @@
 # (torch, torchvision, upit, ...) from .venv through a .pth file and installs only fastai and fastcore of its own, so this costs seconds.
 # FASTAI/FASTCORE pick other versions; the notebooks are not run here (nbdev_test needs the fastcore<2 toolchain).
 set -euo pipefail
+# Left out here: the soak test (slow), the cells of the model x objective matrix that its diagonal samples (matrix), and the browser
+# tests, which check pages and the web app rather than fastai.
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}; NEW=${NEW:-.venv-newest}
 "$VENV/bin/python" -m venv --clear "$NEW"
@@ -18,4 +20,5 @@ import fastai, fastcore, sys
 print(f'fastai {fastai.__version__}, fastcore {fastcore.__version__} (from {fastai.__file__})')
 sys.exit(fastcore.__version__.split('.')[0] != '2' or not fastai.__file__.startswith(sys.prefix))
 PY
-"$NEW/bin/python" -m pytest -q -p no:cacheprovider tests --ignore=tests/test_docs_browser.py --ignore=tests/test_soak.py
+"$NEW/bin/python" -m pytest -q -p no:cacheprovider tests -m 'not slow and not matrix' \
+  --ignore=tests/test_docs_browser.py --ignore=tests/test_app_browser.py

@@ -16,12 +16,18 @@ from .models.cyclegan import CycleGAN
 from .models.registry import create_model, list_models, model_defaults, model_info
 from .train.learners import cycle_learner, learner_for
 from .train.checkpoint import CheckpointCallback
-from .inference import OutputExistsError, atomic_write, check_file, export_generator, translate
+from .models.base import is_translation_gan
+from .inference import _translator, pick_generator
+from .inference import OutputExistsError, atomic_write, check_file, export_generator, export_torchscript, load_generator, load_model, read_pth, translate
+from .onnx import export_onnx
+from .app import run_app
+from .sharing import save_for_hub
 from .metrics import folder_features, images_features, inception_extractor, scores
 from .tracking import TranslationWandbCallback, generator_files, plot_loss_terms  # Recorder.plot_loss_terms
 
 # %% auto #0
-__all__ = ['translate_files', 'translation_grid', 'run_demo', 'train_files', 'run_train', 'run_translate', 'run_evaluate', 'main']
+__all__ = ['translate_files', 'translation_grid', 'run_demo', 'train_files', 'run_train', 'run_translate', 'run_evaluate',
+           'run_export', 'main']
 
 # %% ../nbs/13_cli.ipynb #6e98590e
 def _to_pil(x:Tensor)->Image.Image:
@@ -170,7 +176,7 @@ def run_train(model:str, out, pathA=None, pathB=None, paired_path=None, paired:b
 # %% ../nbs/13_cli.ipynb #b1c63a5b
 def run_translate(model, src, dest, direction:str=None, tile:int=None, overlap:int=None, bs:int=4, fmt:str='png', suffix:str='',
                   device=None, skip_bad:bool=False, show_progress:bool=True)->L:
-    "Translate the image or folder `src` with the generator file `model` into the folder `dest`; the files written"
+    "Translate the image or folder `src` with `model` (a generator, TorchScript or ONNX file, a checkpoint, a saved folder or a Hub id) into the folder `dest`; the files written"
     try: return translate(src, model, dest, direction=direction, bs=bs, device=device, fmt=fmt, suffix=suffix, tile=tile, overlap=overlap,
                           on_bad='skip' if skip_bad else 'error', progress=show_progress)
     except InputError as e: raise _translate_options(e) from None
@@ -194,7 +200,7 @@ def _extractor(extractor, weights, device)->nn.Module:
 
 def run_evaluate(real, fake=None, model=None, input=None, direction:str=None, out='evaluation.json', weights=None, extractor=None, bs:int=32,
                  kid_subsets:int=100, kid_subset_size:int=1000, device=None, skip_bad:bool=False, show_progress:bool=True)->dict:
-    "FID and KID of the images in `fake`, or of the translations of `input` by the generator file `model`, against the real images in `real`; written as JSON to `out`"
+    "FID and KID of the images in `fake`, or of the translations of `input` by `model` (as `translate` takes it), against the real images in `real`; written as JSON to `out`"
     if (fake is None) == (model is None): raise InputError("give either --fake (a folder of generated images) or --model and --input (a generator and the images it translates)")
     if model is not None and input is None: raise InputError("--model needs --input: the folder of images the generator translates")
     out = Path(out).expanduser()
@@ -202,7 +208,7 @@ def run_evaluate(real, fake=None, model=None, input=None, direction:str=None, ou
     try:
         for path, arg in ((real, 'real'), (fake, 'fake'), (input, 'src')):   # every input checked before the extractor is built (or downloaded)
             if path is not None and not (arg == 'src' and Path(path).expanduser().is_file()): image_files(path, arg)
-        if model is not None: check_file(model)
+        if model is not None: _translator(model, direction, device)   # loads (or downloads) the model: a bad --model fails here
         ext = _extractor(extractor, weights, device)
         kw, on_bad = dict(bs=bs, progress=show_progress), 'skip' if skip_bad else 'error'
         if model is not None:
@@ -219,6 +225,28 @@ def run_evaluate(real, fake=None, model=None, input=None, direction:str=None, ou
     return res
 
 # %% ../nbs/13_cli.ipynb #aa570702
+def _export_source(model, direction:str=None, device='cpu')->tuple:
+    "`(model or generator, stats, direction)` of the `--model` of `upit_ext export`: a generator file, a training checkpoint, a folder or a Hub id"
+    path = Path(model).expanduser()
+    if not (path.is_file() and read_pth(path, device).get('format') == 'upit_ext.generator'): return (*load_model(model, device), ifnone(direction, 'AtoB'))
+    info = (gen := load_generator(path, device)).export_info
+    if direction not in (None, info['direction']): raise InputError(f"direction='{direction}': '{path}' holds the {info['direction']} generator")
+    ins, outs = ('A', 'B') if info['direction'] == 'AtoB' else ('B', 'A')
+    return gen, {ins: info['stats_in'], outs: info['stats_out']}, info['direction']
+
+def run_export(model, direction:str=None, generator=None, torchscript=None, onnx=None, hub_folder=None, overwrite:bool=False)->dict:
+    "Write the `direction` generator of `model` as a generator file, a TorchScript file and/or an ONNX file, and/or the whole model as a Hub folder"
+    if not any((generator, torchscript, onnx, hub_folder)): raise InputError("nothing to export: give --generator, --torchscript, --onnx and/or --hub-folder")
+    try:
+        m, stats, d = _export_source(model, direction)
+        if hub_folder is not None and not is_translation_gan(m): raise InputError(f"--hub-folder: '{model}' is one generator; a Hub folder holds a whole model (a checkpoint or a saved folder)")
+        files = {k: export(m, path, direction=d, overwrite=overwrite, stats=stats) for k, path, export in
+                 (('generator', generator, export_generator), ('torchscript', torchscript, export_torchscript), ('onnx', onnx, export_onnx)) if path is not None}
+        if hub_folder is not None: files['hub_folder'] = save_for_hub(m, hub_folder, stats=stats, overwrite=overwrite)
+    except InputError as e: raise _translate_options(e) from None
+    return files
+
+# %% ../nbs/13_cli.ipynb #843048fa
 def _demo_parser(sub):
     p = sub.add_parser('demo', help='train a small CycleGAN on the embedded day/night dataset (a few minutes on a CPU)',
                        description='Generate the embedded day/night landscape dataset, train a small CycleGAN on it on the CPU, and write '
@@ -281,12 +309,15 @@ def _train_parser(sub):
                                                     a.seed, a.wandb_project, a.checkpoint_every, a.resume, a.skip_bad, preprocess=a.preprocess,
                                                     hf_dataset=a.hf_dataset, fieldA=a.fieldA, fieldB=a.fieldB, side_by_side=a.side_by_side)))
 
+_MODEL_HELP = ('a generator file (G_AtoB.pth, G.pth...), a TorchScript or ONNX (.onnx) file, a training checkpoint (checkpoint.pth), a folder '
+               'written by save_pretrained or `upit_ext export --hub-folder`, or a Hugging Face Hub repository id (owner/name)')
+
 def _translate_parser(sub):
     p = sub.add_parser('translate', help='translate images with an exported generator',
                        description='Translate an image, or every image of a folder (recursively), with a generator file written by `upit_ext train` '
                                    'or export_generator (or a TorchScript file from export_torchscript). Translations keep their relative names and '
                                    'sizes; an existing file is never overwritten.')
-    p.add_argument('--model', required=True, help='generator file (G_AtoB.pth, G_BtoA.pth, G.pth...)')
+    p.add_argument('--model', required=True, help=_MODEL_HELP)
     p.add_argument('--input', required=True, help='an image, or a folder of images')
     p.add_argument('--output', required=True, help='folder to write the translations into')
     p.add_argument('--direction', choices=['AtoB', 'BtoA'], default=None, help="check that the file translates this way (default: the file's own)")
@@ -308,7 +339,7 @@ def _evaluate_parser(sub):
                                    'KID is the one to trust on small test sets; FID needs thousands of images to be stable.')
     p.add_argument('--real', required=True, help='folder of real images of the target domain')
     p.add_argument('--fake', default=None, help='folder of generated images')
-    p.add_argument('--model', default=None, help='generator file (G_AtoB.pth, G.pth..., or a TorchScript file) to translate --input with')
+    p.add_argument('--model', default=None, help=_MODEL_HELP + ', to translate --input with')
     p.add_argument('--input', default=None, help='folder (or image) for --model to translate')
     p.add_argument('--direction', choices=['AtoB', 'BtoA'], default=None, help="check that --model translates this way")
     p.add_argument('--out', default='evaluation.json', help='JSON file to write the scores to (default: ./evaluation.json)')
@@ -321,6 +352,35 @@ def _evaluate_parser(sub):
     p.add_argument('--skip-bad', action='store_true', help='skip images that cannot be read, with a warning naming them')
     p.set_defaults(func=lambda a: _report_scores(run_evaluate(a.real, a.fake, a.model, a.input, a.direction, a.out, a.weights, a.extractor, a.bs,
                                                               a.kid_subsets, a.kid_subset_size, a.device, a.skip_bad), a.out))
+
+def _export_parser(sub):
+    p = sub.add_parser('export', help='write a generator file, a TorchScript or ONNX file, or a folder for the Hugging Face Hub',
+                       description='Export a trained model: the generator of one direction as a generator file (--generator), a TorchScript file '
+                                   '(--torchscript) or an ONNX file (--onnx, run by onnxruntime: pip install upit_ext[onnx]); and/or the whole model as '
+                                   'a folder with its model card, ready to upload to the Hugging Face Hub (--hub-folder). Files are never overwritten '
+                                   'unless --overwrite.')
+    p.add_argument('--model', required=True, help='a training checkpoint (checkpoint.pth), a folder written by save_pretrained, a Hub repository id, '
+                                                  'or a generator file (not for --hub-folder)')
+    p.add_argument('--direction', choices=['AtoB', 'BtoA'], default=None, help="the generator to export (default: AtoB, or the generator file's own)")
+    p.add_argument('--generator', metavar='PATH', help='write a generator file (for upit_ext translate and load_generator)')
+    p.add_argument('--torchscript', metavar='PATH', help='write a TorchScript file (torch.jit.load)')
+    p.add_argument('--onnx', metavar='PATH', help='write an ONNX file (.onnx; dynamic batch, height and width)')
+    p.add_argument('--hub-folder', metavar='FOLDER', help='write the model, its model card (README.md) and upit_ext.json into this folder')
+    p.add_argument('--overwrite', action='store_true', help='replace existing files')
+    p.set_defaults(func=lambda a: _report(run_export(a.model, a.direction, a.generator, a.torchscript, a.onnx, a.hub_folder, a.overwrite)))
+
+def _app_parser(sub):
+    p = sub.add_parser('app', help='serve a model in the browser (Gradio; pip install upit_ext[app])',
+                       description='Start a web app on this machine: upload an image, choose the direction, get its translation beside it and '
+                                   'download it. Large images are translated in tiles. Stop it with Ctrl-C. Needs Gradio: pip install upit_ext[app].')
+    p.add_argument('--model', required=True, help=_MODEL_HELP)
+    p.add_argument('--host', default='127.0.0.1', help='address to listen on (default: 127.0.0.1, this machine only)')
+    p.add_argument('--port', type=int, default=7860, help='port (default: 7860)')
+    p.add_argument('--direction', choices=['AtoB', 'BtoA'], default=None, help="offer only this direction (default: every direction the model has)")
+    p.add_argument('--tile', type=int, default=1024, help='translate images larger than this many pixels on a side in tiles of this size (default: 1024)')
+    p.add_argument('--device', default=None, help='cpu, cuda, cuda:1... (default: the GPU if there is one)')
+    p.add_argument('--share', action='store_true', help="also make a public link through Gradio's share servers (off by default)")
+    p.set_defaults(func=lambda a: run_app(a.model, a.host, a.port, a.direction, a.share, a.tile, a.device))
 
 def _report_scores(res:dict, out):
     print(f"{'metric':8s} value\n{'FID':8s} {res['fid']:.4f}\n{'KID':8s} {res['kid']:.6f} ± {res['kid_std']:.6f}\n"
@@ -335,9 +395,9 @@ def _report_translated(outs:L, output):
 
 def main(argv=None):
     "Entry point of the `upit_ext` console script"
-    parser = argparse.ArgumentParser(prog='upit_ext', description='Image-to-image translation GANs for fastai: train, translate, evaluate.')
+    parser = argparse.ArgumentParser(prog='upit_ext', description='Image-to-image translation GANs for fastai: train, translate, evaluate, export, serve.')
     sub = parser.add_subparsers(dest='command', metavar='COMMAND')
-    for add in (_demo_parser, _train_parser, _translate_parser, _evaluate_parser): add(sub)
+    for add in (_demo_parser, _train_parser, _translate_parser, _evaluate_parser, _export_parser, _app_parser): add(sub)
     args = parser.parse_args(argv)
     if args.command is None: parser.print_help(); return 1
     try: args.func(args)

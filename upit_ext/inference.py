@@ -4,7 +4,9 @@
 
 # %% ../nbs/11_inference.ipynb #bf4f89e3
 from __future__ import annotations
-import itertools, json, os, pickle, tempfile, warnings, zipfile
+import importlib, inspect, io, itertools, json, os, pickle, re, sys, tempfile, warnings, zipfile
+from contextlib import redirect_stdout
+from huggingface_hub import snapshot_download
 import torchvision
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -16,29 +18,21 @@ from . import __version__
 from .core import *
 from .core import _to_8bit, _listed
 from PIL import UnidentifiedImageError
-from .data.unpaired import NormalizeAB, workers
+from .data.unpaired import NormalizeAB, domain_stats, workers
 from .models.layers import ResnetGenerator, ResnetBlock, resnet_generator
 from .models.ganilla import GanillaGenerator, ganilla_generator
 from .models.pix2pix import UnetGenerator, unet_generator
-from .models.base import is_translation_gan, as_translation_gan
+from .models.base import TranslationGAN, is_translation_gan, as_translation_gan
+import upit_ext.models.registry   # every built-in model class, for checkpoints that name theirs only
 from .train.learners import TranslationLearner
 
 # %% auto #0
-__all__ = ['domain_stats', 'ImageTranslator', 'OutputExistsError', 'atomic_write', 'generator_config', 'pick_generator',
-           'export_generator', 'check_file', 'load_generator', 'export_torchscript', 'load_torchscript',
-           'instance_norm_stats', 'translate', 'learner_translate', 'get_preds_cyclegan', 'FolderDataset',
-           'load_dataset']
+__all__ = ['ImageTranslator', 'OutputExistsError', 'atomic_write', 'generator_config', 'pick_generator', 'export_generator',
+           'check_file', 'read_pth', 'load_generator', 'export_torchscript', 'load_torchscript', 'OnnxTranslator',
+           'load_onnx', 'load_pretrained', 'load_model', 'instance_norm_stats', 'translate', 'learner_translate',
+           'get_preds_cyclegan', 'FolderDataset', 'load_dataset']
 
 # %% ../nbs/11_inference.ipynb #089bd1f6
-def domain_stats(dls=None)->dict:
-    "`{'A': (mean, std), 'B': (mean, std)}` (per-channel lists) from the `NormalizeAB` of `dls`; (0.5, 0.5) for a domain without one"
-    stats = {'A': ([0.5], [0.5]), 'B': ([0.5], [0.5])}
-    pipe = getattr(dls, 'after_batch', None) if dls is not None else None
-    norm = first(L(getattr(pipe, 'fs', [])).filter(lambda o: isinstance(o, NormalizeAB)))
-    if norm is not None:
-        for k,cls in (('A', TensorImageA), ('B', TensorImageB)): stats[k] = tuple(t.flatten().tolist() for t in norm.stats[cls])
-    return stats
-
 def _fit(n:int, m:int, lo:int)->int: "The smallest size >= `n` and >= `lo` that is a multiple of `m`"; return max(-(-lo//m), -(-n//m))*m
 
 class ImageTranslator(Module):
@@ -134,13 +128,13 @@ def generator_config(gen:nn.Module)->tuple:
 def _check_direction(direction):
     if direction not in (None, 'AtoB', 'BtoA'): raise InputError(f"direction='{direction}' is not one of ['AtoB', 'BtoA']")
 
-def pick_generator(learn_or_model, direction:str=None)->tuple:
-    "`(generator, stats_in, stats_out, direction, source)` of a `Learner`, a `CycleGAN`/`GANILLA`/`Pix2Pix` or a generator, for `direction` ('AtoB' by default)"
+def pick_generator(learn_or_model, direction:str=None, stats:dict=None)->tuple:
+    "`(generator, stats_in, stats_out, direction, source)` of a `Learner`, a `CycleGAN`/`GANILLA`/`Pix2Pix` or a generator, for `direction` ('AtoB' by default); `stats` as `domain_stats` gives them (default: the `Learner`'s data's)"
     _check_direction(direction)
     d = ifnone(direction, 'AtoB')
     dls, model = (learn_or_model.dls, learn_or_model.model) if isinstance(learn_or_model, Learner) else (None, learn_or_model)
     if not isinstance(model, nn.Module): raise InputError(f"expected a Learner, a model or a generator, got a {type(model).__name__}")
-    stats = domain_stats(dls)
+    stats = ifnone(stats, getattr(model, 'hub_info', {}).get('stats') or domain_stats(dls))   # a model from `load_pretrained` keeps its data's
     if is_translation_gan(model):
         gens = as_translation_gan(model).generators()
         if d not in gens: raise InputError(f"direction='{d}': a {type(model).__name__} has one generator, which translates {first(gens)[0]} to {first(gens)[-1]}")
@@ -152,10 +146,10 @@ def pick_generator(learn_or_model, direction:str=None)->tuple:
 # %% ../nbs/11_inference.ipynb #9592b0cb
 _FORMAT = 'upit_ext.generator'
 
-def _export_file(learn_or_model, path, direction:str='AtoB', overwrite:bool=False)->Path:
-    "Write the `direction` generator of a `Learner` or model (or a generator) to one self-contained file `path`, atomically"
+def _export_file(learn_or_model, path, direction:str='AtoB', overwrite:bool=False, stats:dict=None)->Path:
+    "Write the `direction` generator of a `Learner` or model (or a generator) to one self-contained file `path`, atomically; `stats` as in `pick_generator`"
     if rank_distrib(): return Path(path)  # data-parallel training: only process 0 writes, as with `Learner.export`
-    gen, s_in, s_out, d, source = pick_generator(learn_or_model, direction)
+    gen, s_in, s_out, d, source = pick_generator(learn_or_model, direction, stats)
     name, kwargs = generator_config(gen)
     ck = dict(format=_FORMAT, version=1, builder=name, kwargs=kwargs, stats_in=s_in, stats_out=s_out, direction=d, source=source,
               size_multiple=int(getattr(gen, 'size_multiple', 1)), min_size=int(getattr(gen, 'min_size', 1)), upit_ext_version=__version__,
@@ -177,7 +171,7 @@ def _upit_call(args:tuple, kwargs:dict)->bool:
     return 'path' not in kwargs or Path(kwargs['path']).expanduser().is_dir()
 
 def export_generator(learn_or_model, *args, **kwargs)->Path:
-    "Ours, `(learn_or_model, path, direction='AtoB', overwrite=False)`: a self-contained generator file `path`; UPIT's, `(learn, generator_name='generator', path=Path('.'), convert_to='B')`: a `state_dict`"
+    "Ours, `(learn_or_model, path, direction='AtoB', overwrite=False, stats=None)`: a self-contained generator file `path`; UPIT's, `(learn, generator_name='generator', path=Path('.'), convert_to='B')`: a `state_dict`"
     return (_export_upit if _upit_call(args, kwargs) else _export_file)(learn_or_model, *args, **kwargs)
 
 def _not_ours(path, why:str): return InputError(f"model: '{path}' is not a generator file written by export_generator ({why})")
@@ -202,16 +196,31 @@ def _short(e:Exception)->str:
 
 _needed = ('builder', 'kwargs', 'state_dict', 'stats_in', 'stats_out', 'direction', 'size_multiple', 'min_size')
 
-def load_generator(path, device='cpu')->nn.Module:
-    "Rebuild the generator that `export_generator` wrote to `path`, in eval mode on `device`; its file's metadata is in `.export_info`"
+def _np_globals()->list:
+    "The NumPy names a checkpoint's random states need, which `torch.load(weights_only=True)` may unpickle: arrays and dtypes, no code"
+    core = getattr(np, '_core', None) or np.core
+    return [core.multiarray._reconstruct, np.ndarray, np.dtype, *{type(np.dtype(c)) for c in 'bBhHiIlLqQefdgFDG?'}]
+
+def read_pth(path, device='cpu')->dict:
+    "The dictionary of tensors, numbers and strings in the `.pth` file `path`, read with `weights_only=True` (no code runs; NumPy arrays allowed)"
     path = check_file(path)
     if _is_torchscript(path): raise _not_ours(path, 'it is a TorchScript file: load it with torch.jit.load')
-    try: ck = torch.load(path, map_location=device, weights_only=True)
-    except Exception as e:   # torch refuses pickled objects (a training checkpoint, a Learner export) as they could run code
+    try:
+        with torch.serialization.safe_globals(_np_globals()): ck = torch.load(path, map_location=device, weights_only=True)
+    except Exception as e:   # torch refuses pickled objects (a Learner export, say) as they could run code
         safe = isinstance(e, pickle.UnpicklingError) and str(e).startswith('Weights only load failed')
-        raise _not_ours(path, 'it holds Python objects, which are not loaded for safety: a training checkpoint or a Learner export? Write a generator '
+        raise _not_ours(path, 'it holds Python objects, which are not loaded for safety: a Learner export? Write a generator '
                               'file with export_generator' if safe else f"{_short(e)}; the file may be truncated or damaged") from None
-    if not isinstance(ck, dict) or ck.get('format') != _FORMAT: raise _not_ours(path, 'no upit_ext header')
+    if not isinstance(ck, dict): raise _not_ours(path, 'no upit_ext header')
+    return ck
+
+def load_generator(path, device='cpu')->nn.Module:
+    "Rebuild the generator that `export_generator` wrote to `path`, in eval mode on `device`; its file's metadata is in `.export_info`"
+    return _generator(read_pth(path, device), path, device)
+
+def _generator(ck:dict, path, device)->nn.Module:
+    "The generator of the contents `ck` of the generator file `path`"
+    if ck.get('format') != _FORMAT: raise _not_ours(path, 'no upit_ext header')
     try: builder = _builder(ck.get('builder'))
     except InputError as e: raise _not_ours(path, str(e)) from None
     if missing := [k for k in _needed if k not in ck]: raise InputError(f"model: '{path}' is damaged: it has no {', '.join(missing)}")
@@ -224,10 +233,10 @@ def load_generator(path, device='cpu')->nn.Module:
     return gen.to(device).eval()
 
 # %% ../nbs/11_inference.ipynb #d729c67e
-def export_torchscript(learn_or_model, path, direction:str='AtoB', overwrite:bool=False)->Path:
+def export_torchscript(learn_or_model, path, direction:str='AtoB', overwrite:bool=False, stats:dict=None)->Path:
     "Write the `direction` generator as a traced TorchScript `ImageTranslator` (images in [0, 1] in and out) to `path`, for `torch.jit.load`"
     if rank_distrib(): return Path(path)
-    gen, s_in, s_out, d, source = pick_generator(learn_or_model, direction)
+    gen, s_in, s_out, d, source = pick_generator(learn_or_model, direction, stats)
     tr = ImageTranslator(deepcopy(gen), s_in, s_out).cpu().eval()
     m, lo = tr.size_multiple, tr.min_size
     side = _fit(lo, m, lo)
@@ -304,28 +313,192 @@ def _dest_paths(dest, names:list, fmt:str, suffix:str, sources:list, overwrite:b
         if o.exists() and not overwrite: raise OutputExistsError(f"'{o}' exists: translate never overwrites a file unless overwrite=True; choose another dest (or a suffix) or remove it")
     return outs
 
+# %% ../nbs/11_inference.ipynb #6de38083
+_ONNX_FORMAT, _ONNX_KEY, _ONNX_PIP = 'upit_ext.onnx', 'upit_ext.json', 'pip install upit_ext[onnx]'
+
+def _ort(path):
+    "The `onnxruntime` module, or an `InputError` saying how to install it"
+    try: import onnxruntime
+    except ImportError: raise InputError(f"model: '{path}' is an ONNX file: running it needs onnxruntime ({_ONNX_PIP})") from None
+    return onnxruntime
+
+def _providers(ort, device:torch.device)->list:
+    "onnxruntime's execution providers for `device`: CUDA's (with the CPU's as fallback) for a CUDA device if available, else the CPU's"
+    if device.type == 'cuda' and 'CUDAExecutionProvider' in ort.get_available_providers():
+        return [('CUDAExecutionProvider', {'device_id': device.index or 0}), 'CPUExecutionProvider']
+    if device.type != 'cpu': warnings.warn(f"device='{device}': this onnxruntime has no provider for it (for CUDA: pip install onnxruntime-gpu), so the ONNX file runs on the CPU", stacklevel=4)
+    return ['CPUExecutionProvider']
+
+class OnnxTranslator(nn.Module):
+    "The ONNX file `path` run by onnxruntime as a module: float tensors `(N, C, H, W)` in [0, 1] in and out, the output on the input's device"
+    def __init__(self, path, device='cpu'):
+        super().__init__()
+        self.path = Path(path)
+        self._start(torch.device(device))
+
+    def _start(self, device:torch.device):
+        ort = _ort(self.path)
+        try: self.session = ort.InferenceSession(str(self.path), providers=_providers(ort, device))
+        except Exception as e: raise InputError(f"model: cannot load ONNX file '{self.path}': {_short(e)}") from None
+        self.device, self.input_name = device, self.session.get_inputs()[0].name
+
+    def to(self, *args, **kwargs):
+        "Run on the device of `to`'s arguments: a new onnxruntime session when it changes"
+        device = torch._C._nn._parse_to(*args, **kwargs)[0]
+        if device is not None and torch.device(device) != self.device: self._start(torch.device(device))
+        return self
+
+    def forward(self, x:Tensor)->Tensor:
+        y = self.session.run(None, {self.input_name: x.detach().float().cpu().contiguous().numpy()})[0]
+        return torch.from_numpy(y).to(x.device)
+
+    def extra_repr(self)->str: return f"'{self.path}', providers={self.session.get_providers()}"
+
+_onnx_needed = ('ch_in', 'size_multiple', 'min_size', 'direction')
+
+def _default_device(ort)->torch.device:
+    "The GPU if fastai's default device is one and onnxruntime can use it, else the CPU"
+    d = default_device()
+    return d if d.type == 'cuda' and 'CUDAExecutionProvider' in ort.get_available_providers() else torch.device('cpu')
+
+def load_onnx(path, device=None)->tuple:
+    "`(module, info)` of an ONNX file written by `export_onnx`: an `OnnxTranslator` on `device` (a GPU only if onnxruntime can use it, by default) and the file's `upit_ext.json`"
+    path = check_file(path)
+    m = OnnxTranslator(path, ifnone(device, _default_device(_ort(path))))
+    meta = m.session.get_modelmeta().custom_metadata_map
+    if _ONNX_KEY not in meta: raise InputError(f"model: '{path}' is an ONNX file that export_onnx did not write (it has no '{_ONNX_KEY}' metadata)")
+    try: info = json.loads(meta[_ONNX_KEY])
+    except ValueError as e: raise InputError(f"model: '{path}' is damaged: its '{_ONNX_KEY}' metadata is not JSON ({_short(e)})") from None
+    if not isinstance(info, dict) or info.get('format') != _ONNX_FORMAT:
+        raise InputError(f"model: '{path}' is an ONNX file that export_onnx did not write (its '{_ONNX_KEY}' metadata is not format '{_ONNX_FORMAT}')")
+    if missing := [k for k in _onnx_needed if k not in info]: raise InputError(f"model: '{path}' is damaged: its metadata has no {', '.join(missing)}")
+    return m.eval(), info
+
+# %% ../nbs/11_inference.ipynb #91b1fda0
+def _model_dir(path_or_repo_id, revision:str=None, token=None)->Path:
+    "The local folder of `path_or_repo_id`: the folder itself, or a snapshot of the Hub repository"
+    p = Path(str(path_or_repo_id)).expanduser()
+    if p.is_dir(): return p
+    if p.exists(): raise InputError(f"model: '{p}' is a file; expected a folder written by save_for_hub or a Hub repository id")
+    try: return Path(snapshot_download(str(path_or_repo_id), revision=revision, token=token))
+    except Exception as e:
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise InputError(f"model: '{path_or_repo_id}' is not a local file or folder, and the Hub cannot provide it: {type(e).__name__}: {why}") from None
+
+def _read_json(fn:Path, what:str)->dict:
+    if not fn.is_file(): raise MissingPathError(f"model: '{fn}' does not exist: {what}")
+    try: d = json.loads(fn.read_text())
+    except (ValueError, UnicodeDecodeError) as e: raise InputError(f"model: '{fn}' is damaged: {e}") from None
+    if not isinstance(d, dict): raise InputError(f"model: '{fn}' is damaged: it holds a {type(d).__name__}, not an object")
+    return d
+
+_name_re = re.compile(r'[A-Za-z_]\w*(\.[A-Za-z_]\w*)*')
+
+def _import_class(path:str, fn:Path)->type:
+    "The `TranslationGAN` subclass `'module:QualName'`, by importing `module` (nothing else runs); an `InputError` naming `fn` otherwise"
+    mod, _, name = str(path).partition(':')
+    if not (_name_re.fullmatch(mod) and _name_re.fullmatch(name)): raise InputError(f"model: '{fn}' is damaged: model_class '{path}' is not 'module:Class'")
+    if not (mod.split('.')[0] == 'upit_ext' or mod in sys.modules):   # importing a module can run code: only upit_ext's or one already imported
+        raise InputError(f"model: '{fn}' names the class '{path}', from a module that is not imported: import {mod} first if you trust it")
+    try: obj = importlib.import_module(mod)
+    except ImportError as e: raise InputError(f"model: '{fn}' names the class '{path}', whose module cannot be imported: {e}") from None
+    for part in name.split('.'): obj = getattr(obj, part, None)
+    if not (isinstance(obj, type) and issubclass(obj, TranslationGAN)):
+        raise InputError(f"model: '{fn}' names '{path}', which is not a translation model (a TranslationGAN subclass)")
+    return obj
+
+_hub_needed = ('model_class', 'directions', 'stats')
+
+def load_pretrained(path_or_repo_id, device='cpu', revision:str=None, token=None)->TranslationGAN:
+    "The model in the folder or Hub repository `path_or_repo_id` (written by `save_for_hub`), in eval mode on `device`, with its `upit_ext.json` in `.hub_info`"
+    d = _model_dir(path_or_repo_id, revision, token)
+    info = _read_json(d/'upit_ext.json', f"'{d}' was not written by upit_ext's save_for_hub or a model's save_pretrained")
+    if missing := [k for k in _hub_needed if k not in info]: raise InputError(f"model: '{d/'upit_ext.json'}' is damaged: it has no {', '.join(missing)}")
+    cls = _import_class(info['model_class'], d/'upit_ext.json')
+    _read_json(d/'config.json', 'the model\'s constructor arguments are missing')
+    wts = d/'model.safetensors'
+    if not wts.is_file(): raise MissingPathError(f"model: '{wts}' does not exist: the weights are missing")
+    try:
+        with redirect_stdout(io.StringIO()): m = cls.from_pretrained(d, map_location=str(device), strict=True)   # the mixin prints where it loads from
+    except TypeError as e: raise InputError(f"model: '{d/'config.json'}' does not fit {cls.__name__}: {e}") from None
+    except Exception as e:   # safetensors' errors (a truncated file) and torch's (weights of another shape)
+        why = (str(e).strip().splitlines() or [type(e).__name__])[0][:300]
+        raise InputError(f"model: '{wts}' is damaged or does not fit the {cls.__name__} of '{d/'config.json'}': {why}") from None
+    if bad := set(info['directions']) ^ set(as_translation_gan(m).generators()):
+        raise InputError(f"model: '{d/'upit_ext.json'}' does not fit the model: directions {sorted(bad)} differ")
+    m.hub_info = info
+    return m.eval()
+
+def _subclasses(c:type)->list: return [c] + [o for s in c.__subclasses__() for o in _subclasses(s)]
+
+def _class_named(name:str, path)->type:
+    "The translation model class called `name` (checkpoints written before they named their class's module)"
+    cls = first(o for o in _subclasses(TranslationGAN) if o.__name__ == name)
+    if cls is None: raise InputError(f"model: '{path}' holds a {name}, which is not a translation model class of upit_ext")
+    return cls
+
+_file_suffixes = ('.pth', '.pt', '.pkl', '.onnx', '.ts', '.safetensors', '.json', '.ckpt', '.bin')
+
+def _is_repo_id(s:str)->bool:
+    "Whether `s` can be a Hugging Face Hub repository id, `owner/name`, rather than a path to a missing file"
+    return re.fullmatch(r'[\w.-]+/[\w.-]+', s) is not None and not s.lower().endswith(_file_suffixes) and not s.startswith('.')
+
+def _is_checkpoint(ck:dict)->bool: return {'model', 'config', 'opt'} <= set(ck)
+
+def _checkpoint_model(ck:dict, path, device)->tuple:
+    "`(model, stats)` of the contents `ck` of the training checkpoint `path`"
+    cfg = ck['config']
+    cls = _import_class(ck['model_class'], path) if 'model_class' in ck else _class_named(cfg.get('model'), path)
+    args = inspect.signature(cls.__init__).parameters
+    try:
+        m = cls(**{k: v for k,v in cfg.items() if k in args and k != 'self'})
+        m.load_state_dict(ck['model'])
+    except (TypeError, ValueError, RuntimeError) as e: raise InputError(f"model: '{path}' is damaged: its weights do not fit {cls.__name__}: {_short(e)}") from None
+    return m.to(device).eval(), ck.get('stats') or domain_stats()
+
+def load_model(src, device='cpu')->tuple:
+    "`(model, stats)` of a training checkpoint, a `save_pretrained` folder or a Hub repository id `src`: the model in eval mode and its domains' `(mean, std)`"
+    path = Path(src).expanduser()
+    if path.is_dir() or not path.exists() and _is_repo_id(str(src)):
+        m = load_pretrained(src, device)
+        return m, {k: tuple(v) for k,v in m.hub_info['stats'].items()}
+    ck = read_pth(path, device)
+    if not _is_checkpoint(ck): raise _not_ours(path, 'not a training checkpoint either') if ck.get('format') != _FORMAT else InputError(
+        f"model: '{path}' is a generator file, not a whole model: translate with it directly, or load it with load_generator")
+    return _checkpoint_model(ck, path, device)
+
 # %% ../nbs/11_inference.ipynb #19ddcecb
 def _first_conv_channels(m:nn.Module)->int: return first(o.in_channels for o in m.modules() if isinstance(o, nn.Conv2d))
 
+def _compiled(path:Path, device)->tuple:
+    "`(module, info)` of an ONNX file (`upit_ext.onnx.load_onnx`) or a TorchScript file from `export_torchscript`; `None` for another file"
+    if path.suffix.lower() == '.onnx': return load_onnx(path, device)
+    if not _is_torchscript(path): return None
+    ts, info = load_torchscript(path, device)
+    if not info: raise InputError(f"model: '{path}' is a TorchScript file that export_torchscript did not write")
+    return ts, info
+
+def _file_translator(path, model:nn.Module, info:dict, direction:str, device, scripted:bool)->tuple:
+    "`_translator`'s result for the generator, TorchScript or ONNX file `path`: `model` and its `info`"
+    if direction is not None and direction != info['direction']:
+        raise InputError(f"direction='{direction}': '{path}' holds the {info['direction']} generator")
+    ch_in = info.get('ch_in') or _first_conv_channels(model)
+    return model.to(device), dict(ch_in=ch_in, size_multiple=info['size_multiple'], min_size=info['min_size'], scripted=scripted, device=torch.device(device))
+
 def _translator(model_or_path, direction:str=None, device=None)->tuple:
-    "`(ImageTranslator or TorchScript module, info)`; `info` has `ch_in`, `size_multiple`, `min_size`, `scripted` and `device`"
+    "`(ImageTranslator or compiled module, info)`; `info` has `ch_in`, `size_multiple`, `min_size`, `scripted` (compiled: TorchScript or ONNX) and `device`"
     _check_direction(direction)
+    stats = None
     if isinstance(model_or_path, (str, Path)):
-        path = check_file(model_or_path)
         device = ifnone(device, default_device())
-        if _is_torchscript(path):
-            ts, info = load_torchscript(path, device)
-            if not info: raise InputError(f"model: '{path}' is a TorchScript file that export_torchscript did not write")
-            model, s_in, s_out, scripted = ts, None, None, True
+        path = Path(model_or_path).expanduser()
+        if not path.is_file(): model_or_path, stats = load_model(model_or_path, device)   # a folder or a Hub id (else load_model says what is wrong)
+        elif (compiled := _compiled(path, device)) is not None: return _file_translator(path, *compiled, direction, device, scripted=True)
+        elif _is_checkpoint(ck := read_pth(path, device)): model_or_path, stats = _checkpoint_model(ck, path, device)
         else:
-            gen = load_generator(path, device)
-            info, s_in, s_out, scripted = gen.export_info, gen.export_info['stats_in'], gen.export_info['stats_out'], False
-        if direction is not None and direction != info['direction']:
-            raise InputError(f"direction='{direction}': '{path}' holds the {info['direction']} generator")
-        if not scripted: model = ImageTranslator(gen, s_in, s_out)
-        return model.to(device), dict(ch_in=info.get('ch_in') or _first_conv_channels(gen), size_multiple=info['size_multiple'],
-                                      min_size=info['min_size'], scripted=scripted, device=torch.device(device))
-    gen, s_in, s_out, *_ = pick_generator(model_or_path, direction)
+            info = (gen := _generator(ck, path, device)).export_info
+            return _file_translator(path, ImageTranslator(gen, info['stats_in'], info['stats_out']), info, direction, device, scripted=False)
+    gen, s_in, s_out, *_ = pick_generator(model_or_path, direction, stats)
     p = first(gen.parameters())
     device = torch.device(ifnone(device, p.device if p is not None else default_device()))
     if p is not None and p.device != device: gen = deepcopy(gen)   # translate on another device with a copy: the caller's generator stays where it is
@@ -435,7 +608,7 @@ def translate(src, model_or_path, dest=None, direction:str=None, bs:int=4, devic
     if on_bad not in ('error', 'skip'): raise InputError(f"on_bad='{on_bad}' is not one of 'error', 'skip'")
     tr, info = _translator(model_or_path, direction, device)
     device = info['device']
-    if tile and thumb and info['scripted']: warnings.warn('a TorchScript generator normalises each tile with its own statistics (no thumbnail)')
+    if tile and thumb and info['scripted']: warnings.warn('a compiled (TorchScript or ONNX) generator normalises each tile with its own statistics (no thumbnail)')
     mode = ifnone(mode, _in_modes.get(info['ch_in']))
     if mode is None: raise InputError(f"the generator takes {info['ch_in']} channels: pass the image mode that gives them (mode=...)")
     if tile is not None and tile < 1: raise InputError(f"tile={tile} must be a positive number of pixels")

@@ -8,7 +8,7 @@ import io
 from fastai.vision.all import *
 from ..core import *
 from ..core import _to_8bit, _listed
-from .unpaired import check_preprocess, check_batchable, preprocess_tfms, ragged_modes, _split, _unpaired_dls
+from .unpaired import check_preprocess, check_batchable, preprocess_tfms, item_tfms_of, ragged_modes, _split, _unpaired_dls
 from .paired import _check_args, _pair_dls, check_pair_shapes
 
 # %% auto #0
@@ -128,7 +128,7 @@ def get_dls_from_hf(dataset_name, fieldA:str='imageA', fieldB:str='imageB', num_
                     seed:int=None, split:str='train', valid_split:str|None='auto', device=None, on_bad:str='error', preprocess:str='resize_and_crop',
                     size_multiple:int=4, load_kwargs:dict=None, **kwargs)->DataLoaders:
     "Unpaired `DataLoaders` like `get_dls`'s, from the image columns `fieldA` and `fieldB` of a Hugging Face dataset (see `load_hf_dataset`)"
-    check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
+    check_preprocess(preprocess, load_size, crop_size, None if isinstance(item_tfms, dict) else item_tfms, size_multiple)
     dd, name = load_hf_dataset(dataset_name, **ifnone(load_kwargs, {})), _name(dataset_name)
     split, valid_split = _splits(dd, name, split, valid_split)
     tables, refs, sizes = {}, {}, {'fieldA': [], 'fieldB': []}
@@ -142,7 +142,7 @@ def get_dls_from_hf(dataset_name, fieldA:str='imageA', fieldB:str='imageB', num_
     trA, trB = refs[split, 'fieldA'], refs[split, 'fieldB']
     if valid_split: vaA, vaB = refs[valid_split, 'fieldA'], refs[valid_split, 'fieldB']
     else: (trA, vaA), (trB, vaB) = _split(trA, valid_pct, seed, 'fieldA'), _split(trB, valid_pct, seed, 'fieldB')
-    tfms = ifnone(item_tfms, preprocess_tfms(preprocess, load_size, crop_size, size_multiple))
+    tfms = item_tfms_of(item_tfms, preprocess, load_size, crop_size, size_multiple)
     return _unpaired_dls(trA, vaA, trB, vaB, HubOpener(tables, PILImageA), HubOpener(tables, PILImageB), tfms, bs, num_workers, normalize,
                          batch_tfms, device, **kwargs)
 

@@ -8,9 +8,10 @@ from fastai.vision.all import *
 from ..core import *
 
 # %% auto #0
-__all__ = ['preprocess_modes', 'ragged_modes', 'PartnerB', 'NormalizeAB', 'default_item_tfms', 'to_multiple', 'MatchSize',
-           'ScaleWidth', 'SizeMultiple', 'Letterbox', 'preprocess_tfms', 'check_preprocess', 'output_size',
-           'check_batchable', 'check_bs', 'workers', 'pin_memory', 'get_dls', 'RandPair', 'change_type_of_tfm']
+__all__ = ['preprocess_modes', 'ragged_modes', 'PartnerB', 'NormalizeAB', 'domain_stats', 'default_item_tfms', 'to_multiple',
+           'MatchSize', 'ScaleWidth', 'SizeMultiple', 'Letterbox', 'preprocess_tfms', 'check_preprocess', 'output_size',
+           'check_batchable', 'check_bs', 'workers', 'pin_memory', 'get_dls', 'typed_tfms', 'item_tfms_of', 'RandPair',
+           'change_type_of_tfm']
 
 # %% ../../nbs/02_data.unpaired.ipynb #6fafd38c
 class PartnerB(ItemTransform):
@@ -29,6 +30,15 @@ class NormalizeAB(DisplayedTransform):
     def _get(self, x): return [s.to(x.device) for s in self.stats[type(x)]]
     def encodes(self, x:TensorImageA|TensorImageB): m,s = self._get(x); return (x - m) / s
     def decodes(self, x:TensorImageA|TensorImageB): m,s = self._get(x); return x * s + m
+
+def domain_stats(dls=None)->dict:
+    "`{'A': (mean, std), 'B': (mean, std)}` (per-channel lists) from the `NormalizeAB` of `dls`; (0.5, 0.5) for a domain without one"
+    stats = {'A': ([0.5], [0.5]), 'B': ([0.5], [0.5])}
+    pipe = getattr(dls, 'after_batch', None) if dls is not None else None
+    norm = first(L(getattr(pipe, 'fs', [])).filter(lambda o: isinstance(o, NormalizeAB)))
+    if norm is not None:
+        for k,cls in (('A', TensorImageA), ('B', TensorImageB)): stats[k] = tuple(t.flatten().tolist() for t in norm.stats[cls])
+    return stats
 
 # %% ../../nbs/02_data.unpaired.ipynb #da4f8bca
 def _split(files:L, valid_pct:float, seed:int|None, arg:str)->tuple:
@@ -161,25 +171,37 @@ def get_dls(pathA, pathB, num_A:int=None, num_B:int=None, load_size=286, crop_si
             bs:int=1, num_workers:int=None, normalize:bool=False, valid_pct:float=0., seed:int=None, device=None, on_bad:str='error',
             preprocess:str='resize_and_crop', size_multiple:int=4, **kwargs)->DataLoaders:
     "Unpaired `DataLoaders` of (`TensorImageA`, `TensorImageB`) batches in [-1, 1] from the image folders `pathA` and `pathB`"
-    check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
+    check_preprocess(preprocess, load_size, crop_size, None if isinstance(item_tfms, dict) else item_tfms, size_multiple)
     filesA, filesB = (check_images(image_files(p, a)[:n], on_bad, a) for p,a,n in ((pathA, 'pathA', num_A), (pathB, 'pathB', num_B)))
     if preprocess in ragged_modes and bs > 1:
         check_batchable(preprocess, bs, {'pathA': filesA.map(_image_size), 'pathB': filesB.map(_image_size)}, load_size, crop_size, size_multiple)
     (trA, vaA), (trB, vaB) = _split(filesA, valid_pct, seed, 'pathA'), _split(filesB, valid_pct, seed, 'pathB')
-    tfms = ifnone(item_tfms, preprocess_tfms(preprocess, load_size, crop_size, size_multiple))
+    tfms = item_tfms_of(item_tfms, preprocess, load_size, crop_size, size_multiple)
     return _unpaired_dls(trA, vaA, trB, vaB, ImageOpener(PILImageA), ImageOpener(PILImageB), tfms, bs, num_workers, normalize, batch_tfms, device, **kwargs)
+
+def typed_tfms(tfms, arg:str='item_tfms')->list:
+    "UPIT's `{TensorImageA: tfms, TensorImageB: tfms}` as a list of transforms that each act on their domain's images only; a list as it is"
+    if not isinstance(tfms, dict): return L(tfms)
+    if bad := [k for k in tfms if k not in (TensorImageA, TensorImageB)]:
+        raise InputError(f"{arg}: the keys of a dict of transforms are TensorImageA and TensorImageB, not {', '.join(getattr(k, '__name__', repr(k)) for k in bad)}")
+    return L(change_type_of_tfm(t, TensorImage, k) for k in (TensorImageA, TensorImageB) for t in L(tfms[k] if k in tfms else []))
+
+def item_tfms_of(item_tfms, preprocess:str, load_size, crop_size, size_multiple:int)->list:
+    "The item transforms: `item_tfms` if a list, else `preprocess`'s, followed by a dict's per-domain transforms (UPIT's behaviour)"
+    if item_tfms is not None and not isinstance(item_tfms, dict): return L(item_tfms)
+    return preprocess_tfms(preprocess, load_size, crop_size, size_multiple) + typed_tfms(item_tfms)
 
 def _unpaired_dls(trA:L, vaA:L, trB:L, vaB:L, openA, openB, tfms:list, bs:int, num_workers, normalize:bool, batch_tfms, device, **kwargs)->DataLoaders:
     "DataLoaders of items `(a, None)` of `trA` with a random partner of `trB`, and fixed validation pairs of `vaA` and `vaB`, opened by `openA` and `openB`"
     n_tr, n_va = max(len(trA), len(trB)), max(len(vaA), len(vaB))
     check_bs(bs, n_tr, 'items')
     items = [(a, None) for a in _cycle(trA, n_tr)] + list(zip(_cycle(vaA, n_va), _cycle(vaB, n_va)))
-    dsets = Datasets(items, tfms=[[ItemGetter(0), openA, *tfms, ToTensorA()],
-                                  [PartnerB(trB), openB, *tfms, ToTensorB()]],
+    dsets = Datasets(items, tfms=[[ItemGetter(0), openA, ToTensorA(), *tfms],    # as in UPIT, the transforms see TensorImageA/B (typed_tfms)
+                                  [PartnerB(trB), openB, ToTensorB(), *tfms]],
                      splits=[list(range(n_tr)), list(range(n_tr, n_tr+n_va))])
     stats = _domain_stats(dsets.train) if normalize else ((0.5,0.5), (0.5,0.5))
     return dsets.dataloaders(bs=bs, num_workers=workers(num_workers), device=device, pin_memory=kwargs.pop('pin_memory', pin_memory(device)),
-                             after_batch=[IntToFloatTensor(), NormalizeAB(*stats), *L(batch_tfms)], **kwargs)
+                             after_batch=[IntToFloatTensor(), NormalizeAB(*stats), *typed_tfms(batch_tfms, 'batch_tfms')], **kwargs)
 
 def _stats(xs:list)->tuple:
     "Per-channel (mean, std) of the uint8 images `xs` in [0, 1], of one size or not"

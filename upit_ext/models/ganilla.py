@@ -61,9 +61,9 @@ class GanillaGenerator(Module):
         for i in range(1, 5): x = getattr(self, f'layer{i}')(x); feats.append(x)
         return torch.tanh(self.conv2(self.fpn(feats)))
 
-def ganilla_generator(ch_in:int, ch_out:int, n_ftrs:int=64, norm:str='instance', dropout:float=0., fpn_weights:tuple=(1.,1.,1.,1.),
-                      init_type:str='normal', init_gain:float=0.02)->GanillaGenerator:
-    "A `GanillaGenerator` initialised with `init_weights(init_type, init_gain)`"
+def ganilla_generator(ch_in:int, ch_out:int, n_ftrs:int=64, dropout:float=0., fpn_weights:tuple=(1.,1.,1.,1.), init_type:str='normal',
+                      init_gain:float=0.02, norm:str='instance')->GanillaGenerator:
+    "A `GanillaGenerator` initialised with `init_weights(init_type, init_gain)`; the positional arguments are UPIT's `(input_nc, output_nc, ngf, drop, fpn_weights)`"
     return init_weights(GanillaGenerator(ch_in, ch_out, n_ftrs, norm, dropout, fpn_weights), init_type, init_gain)
 
 # %% ../../nbs/06_models.ganilla.ipynb #75a0e3eb

@@ -8,6 +8,7 @@ import os, inspect
 from fastai.vision.all import *
 from ..core import *
 from .callbacks import *
+from ..data.unpaired import domain_stats
 
 # %% auto #0
 __all__ = ['model_config', 'run_config', 'rng_states', 'set_rng_states', 'preserve_rng', 'save_checkpoint', 'load_checkpoint',
@@ -105,6 +106,7 @@ def save_checkpoint(learn:Learner, fname, epoch:int, extra:dict=None):
     fname = Path(fname)
     pool = _pool(learn)
     state = dict(version=2, epoch=epoch, n_epoch=learn.n_epoch, train_iter=getattr(learn, 'train_iter', 0), config=run_config(learn),
+                 model_class=f'{type(learn.model).__module__}:{type(learn.model).__qualname__}', stats=domain_stats(learn.dls),   # to translate with it
                  model=learn.model.state_dict(), opt=learn.opt.state_dict(), lrs=getattr(learn, 'fit_lrs', None),
                  pool=[b.images for b in pool.history] if pool is not None and pool.history else None,
                  scaler=_autocast(learn).scaler.state_dict() if _autocast(learn) and _autocast(learn).scaler else None,

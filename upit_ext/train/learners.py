@@ -51,12 +51,17 @@ class TranslationLearner(Learner):
             return {}
         return cfg
 
-    def fit_flat_lin(self, n_epochs:int=100, n_epochs_decay:int=100, start_lr=None, wd=None, cbs=None, reset_opt:bool=False, per_epoch:bool=True,
-                     resume=None):
-        "Fit `n_epochs` at `start_lr` then `n_epochs_decay` with the LR decaying linearly to 0 (UPIT's API, the papers' schedule); `resume` as in `fit`"
+    def fit_flat_lin(self, n_epochs:int=100, n_epochs_decay:int=100, start_lr=None, end_lr:float=0, curve_type:str='linear', wd=None, cbs=None,
+                     reset_opt:bool=False, per_epoch:bool=True, resume=None):
+        "Fit `n_epochs` at `start_lr`, then `n_epochs_decay` annealed to `end_lr` along `curve_type` (UPIT's API); `resume` as in `fit`"
+        if (end_lr, curve_type) == (0, 'linear'): sched = LinearDecay(n_epochs, n_epochs_decay, per_epoch)   # the papers' schedule
+        else:   # UPIT's other schedules, per iteration
+            if self.opt is None or reset_opt: self.create_opt()
+            self.opt.set_hyper('lr', ifnone(start_lr, self.lr))
+            lrs = np.array([h['lr'] for h in self.opt.hypers])
+            sched, start_lr = ParamScheduler({'lr': combined_flat_anneal(n_epochs/(n_epochs+n_epochs_decay), lrs, end_lr, curve_type)}), None
         with self.removed_cbs(self.cbs.filter(lambda o: isinstance(o, LinearDecay))):
-            self.fit(n_epochs + n_epochs_decay, start_lr, wd=wd, cbs=L(cbs) + LinearDecay(n_epochs, n_epochs_decay, per_epoch), reset_opt=reset_opt,
-                     resume=resume)
+            self.fit(n_epochs + n_epochs_decay, start_lr, wd=wd, cbs=L(cbs) + sched, reset_opt=reset_opt, resume=resume)
 
     def sample_images(self, real_A:Tensor, real_B:Tensor, dl=None)->list:
         "`(title, images)` of each column of `show_results` (`model.sample_columns`), decoded by `dl` (its normalization undone: pixels 0-255)"
@@ -179,8 +184,11 @@ def cycle_learner(dls, m:nn.Module, lambda_A:float=10., lambda_B:float=10., lamb
         if kwargs.get('gan_mode') not in (None, gan_mode): raise InputError(f"gan_mode='{kwargs['gan_mode']}' contradicts loss_func's lsgan={lf.lsgan}: give one of them")
         lambda_A, lambda_B, lambda_idt, kwargs['gan_mode'] = lf.l_A, lf.l_B, lf.l_idt, gan_mode
     loss_cbs = [CycleLoss(lambda_A, lambda_B), *[IdentityLoss(lambda_idt, lambda_A, lambda_B)]*(lambda_idt > 0)]
-    cbs = L(cbs) + [ShowImgsCallback(imgA, imgB, show_img_interval)]*bool(show_imgs)
-    return translation_learner(dls, m, loss_cbs, pool_size=pool_size, cbs=cbs, **kwargs)
+    return translation_learner(dls, m, loss_cbs, pool_size=pool_size, cbs=L(cbs) + _show_cbs(show_imgs, imgA, imgB, show_img_interval), **kwargs)
+
+def _show_cbs(show_imgs:bool, imgA:bool, imgB:bool, show_img_interval:int)->list:
+    "UPIT's display arguments of `cycle_learner` and `dual_learner` as callbacks"
+    return [ShowImgsCallback(imgA, imgB, show_img_interval)] if show_imgs else []
 
 def _cyclegan_loss(loss_func, m:nn.Module)->CycleGANLoss:
     "UPIT's `loss_func` argument, a `CycleGANLoss` (or its class, or a `partial` of it, which UPIT calls with the model), built"
@@ -243,8 +251,9 @@ class ScaledObjective(GANObjective):
 
 @delegates(translation_learner, but=['loss_cbs'])
 def dual_learner(dls, m:nn.Module, l_adv:float=1., l_rec:float=1., l_idt:float=0., gan_mode='wgan', clip:float=0.1, lambda_gp:float=10.,
-                 n_crit:int=2, opt_func=RMSProp, lr:float=2e-4, pool_size:int=0, **kwargs)->TranslationLearner:
-    "A `Learner` that trains `m` (our `DualGAN`, UPIT's, or any two-sided `TranslationGAN`) on unpaired `dls` with the DualGAN recipe"
+                 n_crit:int=2, opt_func=RMSProp, lr:float=2e-4, pool_size:int=0, show_imgs:bool=True, imgA:bool=True, imgB:bool=True,
+                 show_img_interval:int=10, cbs=None, **kwargs)->TranslationLearner:
+    "A `Learner` that trains `m` (our `DualGAN`, UPIT's, or any two-sided `TranslationGAN`) on unpaired `dls` with the DualGAN recipe; `show_imgs` as in `cycle_learner`"
     for k,v in dict(l_adv=l_adv, l_rec=l_rec, l_idt=l_idt, clip=clip, lambda_gp=lambda_gp).items():
         if v < 0: raise InputError(f"{k}={v} must be at least 0")
     m = as_translation_gan(m)
@@ -253,7 +262,8 @@ def dual_learner(dls, m:nn.Module, l_adv:float=1., l_rec:float=1., l_idt:float=0
     objective = get_objective(gan_mode, probs=m.disc_output == 'probs', **kw)
     if l_adv != 1: objective = ScaledObjective(objective, l_adv)
     loss_cbs = [*[CycleLoss(l_rec, l_rec)]*(l_rec > 0), *[IdentityLoss(l_idt, 1., 1.)]*(l_idt > 0)]
-    return translation_learner(dls, m, loss_cbs, opt_func=opt_func, lr=lr, gan_mode=objective, n_crit=n_crit, pool_size=pool_size, **kwargs)
+    return translation_learner(dls, m, loss_cbs, opt_func=opt_func, lr=lr, gan_mode=objective, n_crit=n_crit, pool_size=pool_size,
+                               cbs=L(cbs) + _show_cbs(show_imgs, imgA, imgB, show_img_interval), **kwargs)
 
 register_recipe('dualgan', dual_learner);
 
