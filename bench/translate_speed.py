@@ -79,7 +79,7 @@ def speed(a, root:Path)->list:
 
 def onnx_speed(a, root:Path)->tuple:
     "Rows `(images, n, bs, torch img/s, ONNX img/s, ratio, max pixel difference and share of differing values)`, and the seconds to export and to open the ONNX file"
-    from upit_ext.onnx import export_onnx, load_onnx
+    from upit_ext.inference import export_onnx, load_onnx
     ours, _ = generators(a.nf, a.blocks)
     start = time.perf_counter()
     f = export_onnx(ours, root/'gen.onnx')

@@ -4,6 +4,7 @@ import pytest
 
 os.environ.setdefault('WANDB_MODE', 'offline')
 os.environ.setdefault('WANDB_SILENT', 'true')
+os.environ.setdefault('UPIT_EXT_CACHE', __import__('tempfile').mkdtemp(prefix='upit_ext_cache_'))   # translate's ONNX exports: not in ~/.cache
 
 def pytest_configure(config):
     config.addinivalue_line('markers', 'slow: long-running tests (the soak test); run by `make test` and CI')

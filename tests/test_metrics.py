@@ -133,7 +133,7 @@ def test_cli_evaluate_model_sources(data, scripted, tmp_path):
     with learn.no_bar(), learn.no_logging(): learn.fit(1)
     srcs = dict(generator=export_generator(learn, tmp_path/'G.pth'), checkpoint=tmp_path/'checkpoint.pth', hub=save_for_hub(learn, tmp_path/'hub'))
     if importlib.util.find_spec('onnxscript') and importlib.util.find_spec('onnxruntime'):
-        from upit_ext.onnx import export_onnx
+        from upit_ext.inference import export_onnx
         srcs['onnx'] = export_onnx(learn, tmp_path/'G.onnx')
     res = {}
     for k, src in srcs.items():

@@ -20,7 +20,7 @@ from upit_ext.core import InputError
 from upit_ext.inference import ImageTranslator, OutputExistsError, pick_generator, translate, _fit
 from upit_ext.models.base import as_translation_gan
 from upit_ext.models.registry import create_model, list_models
-from upit_ext.onnx import OnnxTranslator, export_onnx, load_onnx
+from upit_ext.inference import OnnxTranslator, export_onnx, load_onnx
 
 ort = pytest.importorskip('onnxruntime')
 TOL = 1e-4
@@ -157,3 +157,34 @@ def test_export_arguments(exported, tmp_path):
     assert json.loads(ort.InferenceSession(str(g)).get_modelmeta().custom_metadata_map['upit_ext.json'])['opset'] == 18
     mod = load_onnx(g)[0]
     assert isinstance(mod, OnnxTranslator) and mod.to('cpu') is mod and mod.eval() is mod
+
+def test_translate_runtime(tmp_path, monkeypatch):
+    """runtime='auto' (the default) runs a model from a file through ONNX for ONNX_MIN_IMAGES images or more, exporting it once into
+    onnx_cache(), and from then on for any number; fewer images before that, or runtime='torch', run PyTorch. The pixels agree within 1."""
+    from unittest import mock
+    import upit_ext.inference as inf
+    monkeypatch.setenv('UPIT_EXT_CACHE', str(tmp_path/'cache'))
+    g = inf.export_generator(tiny('cyclegan'), tmp_path/'G.pth')
+    src = tmp_path/'imgs'; src.mkdir()
+    rng = np.random.default_rng(0)
+    for i in range(inf.ONNX_MIN_IMAGES): Image.fromarray(rng.integers(0, 256, (20, 28, 3), dtype=np.uint8)).save(src/f'{i:02d}.png')
+    px = lambda ims: np.stack([np.asarray(o).astype(int) for o in ims])
+    with mock.patch.object(inf, 'load_onnx', wraps=inf.load_onnx) as spy:
+        ref = px(translate(src, g, runtime='torch', progress=False))
+        one = np.asarray(translate(src/'00.png', g, progress=False)).astype(int)     # one image, nothing cached: PyTorch
+        assert spy.call_count == 0 and not (tmp_path/'cache').exists()
+        assert (one == ref[0]).all()
+        auto = px(translate(src, g, progress=False))                                 # ONNX_MIN_IMAGES images: exported, then run by onnxruntime
+        cached = list((tmp_path/'cache'/'onnx').glob('*.onnx'))
+        assert spy.call_count == 1 and len(cached) == 1
+        assert np.abs(auto - ref).max() <= 1
+        t = cached[0].stat().st_mtime_ns
+        one = np.asarray(translate(src/'00.png', g, progress=False)).astype(int)     # cached: ONNX for one image too, not exported again
+        assert spy.call_count == 2 and cached[0].stat().st_mtime_ns == t and np.abs(one - ref[0]).max() <= 1
+        translate(src, g, tile=16, progress=False)                                   # tiles: PyTorch (thumbnail statistics)
+        translate(src, g, runtime='torch', progress=False)
+        assert spy.call_count == 2
+        m = tiny('pix2pix')                                                          # a model in memory: PyTorch unless asked
+        a, b = (np.asarray(translate(src/'00.png', m, runtime=r, progress=False)).astype(int) for r in ('auto', 'onnx'))
+        assert spy.call_count == 3 and np.abs(a - b).max() <= 1
+    with pytest.raises(InputError, match="runtime='tf' is not one of"): translate(src, g, runtime='tf')

@@ -21,7 +21,6 @@ from .train.learners import *
 from .metrics import *
 from .tracking import *
 from .inference import *
-from .onnx import *          # export_onnx: onnx and onnxscript are imported when it runs (pip install upit_ext[onnx])
 from .sharing import *       # model cards and Hub folders; also what makes a model's save_pretrained write them
 from .app import *           # the web app: Gradio is imported when it is built (pip install upit_ext[app])
 from .distributed import *

@@ -18,8 +18,7 @@ from .train.learners import cycle_learner, learner_for
 from .train.checkpoint import CheckpointCallback
 from .models.base import is_translation_gan
 from .inference import _translator, pick_generator
-from .inference import OutputExistsError, atomic_write, check_file, export_generator, export_torchscript, load_generator, load_model, read_pth, translate
-from .onnx import export_onnx
+from .inference import OutputExistsError, atomic_write, check_file, export_generator, export_torchscript, export_onnx, load_generator, load_model, read_pth, translate
 from .app import run_app
 from .sharing import save_for_hub
 from .metrics import folder_features, images_features, inception_extractor, scores
@@ -175,10 +174,10 @@ def run_train(model:str, out, pathA=None, pathB=None, paired_path=None, paired:b
 
 # %% ../nbs/13_cli.ipynb #b1c63a5b
 def run_translate(model, src, dest, direction:str=None, tile:int=None, overlap:int=None, bs:int=4, fmt:str='png', suffix:str='',
-                  device=None, skip_bad:bool=False, show_progress:bool=True)->L:
+                  device=None, skip_bad:bool=False, show_progress:bool=True, runtime:str='auto')->L:
     "Translate the image or folder `src` with `model` (a generator, TorchScript or ONNX file, a checkpoint, a saved folder or a Hub id) into the folder `dest`; the files written"
     try: return translate(src, model, dest, direction=direction, bs=bs, device=device, fmt=fmt, suffix=suffix, tile=tile, overlap=overlap,
-                          on_bad='skip' if skip_bad else 'error', progress=show_progress)
+                          on_bad='skip' if skip_bad else 'error', progress=show_progress, runtime=runtime)
     except InputError as e: raise _translate_options(e) from None
 
 def _translate_options(e:InputError)->InputError:
@@ -328,8 +327,10 @@ def _translate_parser(sub):
     p.add_argument('--suffix', default='', help="added to each output file's name, e.g. _fake")
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1... (default: the GPU if there is one)')
     p.add_argument('--skip-bad', action='store_true', help='skip images that cannot be read, with a warning naming them and their count')
+    p.add_argument('--runtime', choices=['auto', 'torch', 'onnx'], default='auto', help="auto: onnxruntime on the CPU for 16 images or more, or a "
+                   "model exported before, when the onnx extra is installed (faster, the same pixels within 1/255), else PyTorch (default: auto)")
     p.set_defaults(func=lambda a: _report_translated(run_translate(a.model, a.input, a.output, a.direction, a.tile, a.overlap, a.bs, a.format,
-                                                                   a.suffix, a.device, a.skip_bad), a.output))
+                                                                   a.suffix, a.device, a.skip_bad, runtime=a.runtime), a.output))
 
 def _evaluate_parser(sub):
     p = sub.add_parser('evaluate', help='FID and KID of generated images, or of a generator, against real images',

@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_inference.ipynb #bf4f89e3
 from __future__ import annotations
-import importlib, inspect, io, itertools, json, os, pickle, re, sys, tempfile, warnings, zipfile
+import hashlib, importlib, importlib.util, inspect, io, itertools, json, os, pickle, re, sys, tempfile, warnings, zipfile
 from contextlib import redirect_stdout
 from huggingface_hub import snapshot_download
 import torchvision
@@ -27,10 +27,10 @@ import upit_ext.models.registry   # every built-in model class, for checkpoints 
 from .train.learners import TranslationLearner
 
 # %% auto #0
-__all__ = ['ImageTranslator', 'OutputExistsError', 'atomic_write', 'generator_config', 'pick_generator', 'export_generator',
-           'check_file', 'read_pth', 'load_generator', 'export_torchscript', 'load_torchscript', 'OnnxTranslator',
-           'load_onnx', 'load_pretrained', 'load_model', 'instance_norm_stats', 'translate', 'learner_translate',
-           'get_preds_cyclegan', 'FolderDataset', 'load_dataset']
+__all__ = ['ONNX_MIN_IMAGES', 'ImageTranslator', 'OutputExistsError', 'atomic_write', 'generator_config', 'pick_generator',
+           'export_generator', 'check_file', 'read_pth', 'load_generator', 'export_torchscript', 'load_torchscript',
+           'OnnxTranslator', 'load_onnx', 'export_onnx', 'load_pretrained', 'load_model', 'instance_norm_stats',
+           'onnx_cache', 'translate', 'learner_translate', 'get_preds_cyclegan', 'FolderDataset', 'load_dataset']
 
 # %% ../nbs/11_inference.ipynb #089bd1f6
 def _fit(n:int, m:int, lo:int)->int: "The smallest size >= `n` and >= `lo` that is a multiple of `m`"; return max(-(-lo//m), -(-n//m))*m
@@ -374,6 +374,71 @@ def load_onnx(path, device=None)->tuple:
     if missing := [k for k in _onnx_needed if k not in info]: raise InputError(f"model: '{path}' is damaged: its metadata has no {', '.join(missing)}")
     return m.eval(), info
 
+# %% ../nbs/11_inference.ipynb #74bab2b2
+def _rename_dims(proto, names:dict):
+    "Rename the symbolic sizes `names` (`{old: new}`) in the inputs, outputs and value infos of the ONNX `proto`, inside expressions too"
+    if not names: return
+    pat = re.compile(r'\b(' + '|'.join(map(re.escape, names)) + r')\b')
+    for v in [*proto.graph.input, *proto.graph.output, *proto.graph.value_info]:
+        for d in v.type.tensor_type.shape.dim:
+            if d.dim_param: d.dim_param = pat.sub(lambda o: names[o.group(1)], d.dim_param)
+
+def _onnx_path(path)->Path:
+    "`path` as a `Path` an ONNX file can be written to, or an `InputError` naming `path`"
+    path = Path(path).expanduser()
+    if path.suffix.lower() != '.onnx': raise InputError(f"path: '{path}' must end in .onnx: translate and the command line recognise ONNX files by it")
+    if path.is_dir(): raise InputError(f"path: '{path}' is a folder; give the name of the file to write")
+    up = next(p for p in path.parents if p.exists())
+    if not up.is_dir(): raise InputError(f"path: cannot write '{path}': '{up}' is a file, not a folder")
+    return path
+
+def _check_opset(opset):
+    "Refuse an `opset` the exporter cannot write (it writes 18 and later, up to the installed `onnx`'s newest)"
+    import onnx
+    hi = onnx.defs.onnx_opset_version()
+    if opset is not None and (not isinstance(opset, int) or isinstance(opset, bool) or not 18 <= opset <= hi):
+        raise InputError(f"opset={opset!r}: export_onnx writes opsets 18 to {hi} (the newest this onnx {onnx.__version__} knows)")
+
+def _onnx_model(tr:ImageTranslator, ch_in:int, info:dict, opset:int=None):
+    "The ONNX model of the translator `tr` (dynamic batch, height and width, named N, H and W) with `info` and its sizes in its metadata"
+    import onnx
+    m, lo = tr.size_multiple, tr.min_size
+    side = _fit(max(lo, 2), m, lo)
+    x = torch.rand(2, ch_in, side, side + m)   # batch 2 and H != W: torch.export fixes sizes of 1 and may tie equal ones
+    dyn = torch.export.Dim.AUTO
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter('ignore')   # the exporter's deprecation notices
+        ch_out = tr(x).shape[1]
+        prog = torch.onnx.export(tr, (x,), dynamo=True, input_names=['image'], output_names=['translation'], opset_version=opset,
+                                 dynamic_shapes=({0: dyn, 2: dyn, 3: dyn},), verbose=False)
+    proto = prog.model_proto
+    dims = proto.graph.input[0].type.tensor_type.shape.dim
+    if fixed := [n for k,n in ((0, 'batch'), (2, 'height'), (3, 'width')) if not dims[k].dim_param]:
+        raise RuntimeError(f"the ONNX exporter fixed the {' and '.join(fixed)} of the {type(tr.gen).__name__}: its file would take one size only")
+    _rename_dims(proto, {dims[k].dim_param: n for k,n in ((0, 'N'), (2, 'H'), (3, 'W'))})
+    version = next(o.version for o in proto.opset_import if o.domain in ('', 'ai.onnx'))
+    if opset is not None and version != opset: raise InputError(f"opset={opset}: the exporter wrote opset {version} instead")
+    info = dict(format=_ONNX_FORMAT, version=1, input='float (N, C, H, W) in [0, 1]', output='float (N, C, H, W) in [0, 1]', ch_in=ch_in,
+                ch_out=ch_out, size_multiple=m, min_size=lo, **info, opset=version, upit_ext_version=__version__)
+    proto.metadata_props.add(key=_ONNX_KEY, value=json.dumps(info))
+    return proto
+
+def _onnx_exporter():
+    "An `InputError` saying how to install them if the exporter's packages are missing"
+    try: import onnx, onnxscript
+    except ImportError as e: raise InputError(f"export_onnx needs the onnx and onnxscript packages ({e}): {_ONNX_PIP}") from None
+
+def export_onnx(learn_or_model, path, direction:str='AtoB', overwrite:bool=False, opset:int=None, stats:dict=None)->Path:
+    "Write the `direction` generator as an ONNX `ImageTranslator` (float images `(N, C, H, W)` in [0, 1] in and out, any batch, height and width) to `path`"
+    if rank_distrib(): return Path(path)   # data-parallel training: only process 0 writes
+    path = _onnx_path(path)
+    _onnx_exporter()
+    _check_opset(opset)
+    gen, s_in, s_out, d, source = pick_generator(learn_or_model, direction, stats)
+    proto = _onnx_model(ImageTranslator(deepcopy(gen), s_in, s_out).cpu().eval(), _convs(gen)[0].in_channels, dict(direction=d, source=source), opset)
+    import onnx
+    return atomic_write(path, lambda f: onnx.save(proto, f), overwrite)
+
 # %% ../nbs/11_inference.ipynb #91b1fda0
 def _model_dir(path_or_repo_id, revision:str=None, token=None)->Path:
     "The local folder of `path_or_repo_id`: the folder itself, or a snapshot of the Hub repository"
@@ -471,7 +536,7 @@ def load_model(src, device='cpu')->tuple:
 def _first_conv_channels(m:nn.Module)->int: return first(o.in_channels for o in m.modules() if isinstance(o, nn.Conv2d))
 
 def _compiled(path:Path, device)->tuple:
-    "`(module, info)` of an ONNX file (`upit_ext.onnx.load_onnx`) or a TorchScript file from `export_torchscript`; `None` for another file"
+    "`(module, info)` of an ONNX file (`load_onnx`) or a TorchScript file from `export_torchscript`; `None` for another file"
     if path.suffix.lower() == '.onnx': return load_onnx(path, device)
     if not _is_torchscript(path): return None
     ts, info = load_torchscript(path, device)
@@ -602,18 +667,51 @@ def _readable(items:list, on_bad:str)->tuple:
         raise InputError(f"src: {len(bad)} of the {len(items)} files are not readable images: {_listed(bad)} (on_bad='skip' leaves them out)")
     return sizes, bad
 
+# %% ../nbs/11_inference.ipynb #69dc24fe
+ONNX_MIN_IMAGES = 16   # runtime='auto' exports a model to ONNX (once: then it is cached) to translate this many images or more
+
+def onnx_cache()->Path:
+    "Where `translate` keeps the ONNX files it exports: `$UPIT_EXT_CACHE/onnx`, by default `~/.cache/upit_ext/onnx`"
+    return Path(os.environ.get('UPIT_EXT_CACHE') or Path.home()/'.cache'/'upit_ext').expanduser()/'onnx'
+
+def _has_onnx()->bool: return all(importlib.util.find_spec(m) is not None for m in ('onnx', 'onnxscript', 'onnxruntime'))
+
+def _onnx_file(tr:ImageTranslator, ch_in:int, direction:str, export:bool=True)->Path|None:
+    "The ONNX file of `tr` in `onnx_cache()`, named by a hash of its weights and the versions; exported first if missing and `export`"
+    h = hashlib.sha256(f'{__version__} {torch.__version__} {type(tr.gen).__module__}.{type(tr.gen).__qualname__} {ch_in}'.encode())
+    for k,v in tr.state_dict().items(): h.update(k.encode()); h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    fn = onnx_cache()/f'{h.hexdigest()[:40]}.onnx'
+    if fn.exists() or not export: return fn if fn.exists() else None
+    _onnx_exporter()
+    import onnx
+    proto = _onnx_model(deepcopy(tr).cpu().eval(), ch_in, dict(direction=direction, source='translate'))
+    return atomic_write(fn, lambda f: onnx.save(proto, f), overwrite=True)
+
+def _with_runtime(tr, info:dict, runtime:str, from_file:bool, direction:str, n:int, tile)->tuple:
+    "`(module, info)` that runs `tr` on `runtime`: 'torch', 'onnx' or 'auto' (see `translate`)"
+    if runtime not in ('auto', 'torch', 'onnx'): raise InputError(f"runtime='{runtime}' is not one of 'auto', 'torch', 'onnx'")
+    if info['scripted'] or runtime == 'torch': return tr, info
+    if runtime == 'auto':
+        if not (from_file and info['device'].type == 'cpu' and not tile and _has_onnx()): return tr, info
+        fn = _onnx_file(tr, info['ch_in'], direction, export=n >= ONNX_MIN_IMAGES)
+        if fn is None: return tr, info
+    else: fn = _onnx_file(tr, info['ch_in'], direction)
+    return load_onnx(fn, info['device'])[0], {**info, 'scripted': True}
+
 def translate(src, model_or_path, dest=None, direction:str=None, bs:int=4, device=None, fmt:str='png', suffix:str='', tile:int=None,
-              overlap:int=None, thumb:int=1024, mode:str=None, num_workers:int=2, on_bad:str='error', progress:bool=True, overwrite:bool=False):
+              overlap:int=None, thumb:int=1024, mode:str=None, num_workers:int=2, on_bad:str='error', progress:bool=True, overwrite:bool=False,
+              runtime:str='auto'):
     "Translate the images of `src` with a generator, a model's `direction` generator, a `Learner`'s, or an exported file; write them to `dest` (replacing existing files only if `overwrite`) or return them"
     if on_bad not in ('error', 'skip'): raise InputError(f"on_bad='{on_bad}' is not one of 'error', 'skip'")
     tr, info = _translator(model_or_path, direction, device)
     device = info['device']
-    if tile and thumb and info['scripted']: warnings.warn('a compiled (TorchScript or ONNX) generator normalises each tile with its own statistics (no thumbnail)')
     mode = ifnone(mode, _in_modes.get(info['ch_in']))
     if mode is None: raise InputError(f"the generator takes {info['ch_in']} channels: pass the image mode that gives them (mode=...)")
     if tile is not None and tile < 1: raise InputError(f"tile={tile} must be a positive number of pixels")
     if bs < 1: raise InputError(f"bs={bs} must be at least 1")
     items, names, single = _sources(src)
+    tr, info = _with_runtime(tr, info, runtime, isinstance(model_or_path, (str, Path)), ifnone(direction, 'AtoB'), len(items), tile)
+    if tile and thumb and info['scripted']: warnings.warn('a compiled (TorchScript or ONNX) generator normalises each tile with its own statistics (no thumbnail)')
     fmt_name = _save_format(fmt) if dest is not None else None
     outs = _dest_paths(dest, names, fmt, suffix, items, overwrite) if dest is not None else None
     sizes, bad = _readable(items, on_bad)
