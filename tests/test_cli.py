@@ -61,6 +61,8 @@ def test_app_command_serves_on_localhost(tmp_path):
         try: p.wait(timeout=30)
         except subprocess.TimeoutExpired: p.kill()
 
-def test_app_command_bad_model_is_one_line(tmp_path):
+def test_app_command_bad_input_is_one_line(tmp_path):
+    r = run_cli('app', '--model', tmp_path/'nope.pth')
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and "--model: '" in r.stderr and 'nope.pth' in r.stderr, r.stderr
     r = run_cli('app', '--model', tmp_path/'nope.pth', '--port', 0)
-    assert r.returncode == 2 and r.stderr.count('\n') == 1 and "--model: '" in r.stderr, r.stderr
+    assert r.returncode == 2 and r.stderr.count('\n') == 1 and '--port 0 is not a port number' in r.stderr, r.stderr

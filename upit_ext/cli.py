@@ -184,7 +184,7 @@ def _translate_options(e:InputError)->InputError:
     "`e` naming the command line's options (`--input: `, `--skip-bad`...) rather than `translate`'s arguments"
     msg = str(e).replace("on_bad='skip'", '--skip-bad')
     for arg, opt in (('src: ', '--input: '), ('model: ', '--model: '), ('dest: ', '--output: '), ('fake: ', '--fake: '), ('real: ', '--real: '),
-                     ('weights: ', '--weights: ')):
+                     ('weights: ', '--weights: '), ('port=', '--port ')):
         if msg.startswith(arg): msg = opt + msg[len(arg):]
     return type(e)(msg.replace('weights=PATH, --weights PATH', '--weights PATH'))
 
@@ -381,7 +381,11 @@ def _app_parser(sub):
     p.add_argument('--tile', type=int, default=1024, help='translate images larger than this many pixels on a side in tiles of this size (default: 1024)')
     p.add_argument('--device', default=None, help='cpu, cuda, cuda:1... (default: the GPU if there is one)')
     p.add_argument('--share', action='store_true', help="also make a public link through Gradio's share servers (off by default)")
-    p.set_defaults(func=lambda a: run_app(a.model, a.host, a.port, a.direction, a.share, a.tile, a.device))
+    p.set_defaults(func=_run_app)
+
+def _run_app(a):
+    try: run_app(a.model, a.host, a.port, a.direction, a.share, a.tile, a.device)
+    except InputError as e: raise _translate_options(e) from None
 
 def _report_scores(res:dict, out):
     print(f"{'metric':8s} value\n{'FID':8s} {res['fid']:.4f}\n{'KID':8s} {res['kid']:.6f} ± {res['kid_std']:.6f}\n"

@@ -591,6 +591,10 @@ def instance_norm_stats(m:nn.Module, stats:dict=None):
     finally:
         for o in ms: del o.forward
 
+def _bar(items, show:bool, **kwargs):
+    "fastprogress's bar over `items` if `show`, else `items` (a hidden bar still prints a character)"
+    return progress_bar(items, leave=False, **kwargs) if show else items
+
 def _ramp(n:int, ov:int, lo:bool, hi:bool)->Tensor:
     "Blending weights along a tile side of `n` pixels: 0 over the outer quarter of the overlap `ov`, rising to 1 over its middle half (`lo`: first pixels, `hi`: last)"
     i = torch.arange(n) + 0.5
@@ -621,7 +625,7 @@ def _translate_tiled(tr, a:np.ndarray, tile:int, overlap:int, bs:int, device, th
         with instance_norm_stats(tr) as stats: tr(_to_batch(small.reshape(*small.shape[:2], -1)[None], device))
     out, acc, band = None, None, 0
     with instance_norm_stats(tr, stats) if stats is not None else nullcontext():
-        for r,y0 in progress_bar(list(enumerate(ys)), display=progress, leave=False):
+        for r,y0 in _bar(list(enumerate(ys)), progress):
             wy = _ramp(th, overlap, r > 0, r < len(ys)-1).to(device)
             for i in range(0, len(xs), bs):
                 cols = xs[i:i+bs]
@@ -743,7 +747,7 @@ def translate(src, model_or_path, dest=None, direction:str=None, bs:int=4, devic
     try:
         with evaluating(tr), ThreadPoolExecutor(max(1, num_workers)) as ex, torch.inference_mode():
             saving = deque()
-            for idx, padded in progress_bar(_prefetch(ex, load, batches), total=len(batches), display=progress and len(batches) > 1, leave=False):
+            for idx, padded in _bar(_prefetch(ex, load, batches), progress and len(batches) > 1, total=len(batches)):
                 if not idx: continue
                 if tile: ys = [_translate_tiled(tr, padded[0][0], tile, overlap, bs, device, thumb, info, progress and len(batches) == 1)]
                 else: ys = _to_bytes(tr(_to_batch(np.stack([p for p,_ in padded]), device)))
