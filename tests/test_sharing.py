@@ -200,3 +200,13 @@ def test_card_hub_dataset(demo_data, tmp_path, monkeypatch):
     assert card.data.datasets == ['huggan/day2night']
     assert '[huggan/day2night](https://huggingface.co/datasets/huggan/day2night)' in card.text
     assert "| train | A | 4 | imageA (split 'train') |" in card.text and "| valid | B | 2 | imageB (split 'train') |" in card.text
+
+def test_notebook_class_keeps_weights_but_is_not_shareable(tmp_path):
+    "A class no import can find: its save_pretrained keeps the weights (with a warning), and save_for_hub refuses it, saying why"
+    from upit_ext.models.cyclegan import CycleGAN
+    from upit_ext.sharing import save_for_hub
+    Nb = type('Nb', (CycleGAN,), {'__module__': '__main__'})
+    with pytest.warns(UserWarning, match='load_pretrained cannot read'): Nb(3, 3, n_features=4, gen_blocks=1).save_pretrained(tmp_path/'a')
+    assert sorted(o.name for o in (tmp_path/'a').iterdir()) == ['README.md', 'config.json', 'model.safetensors']
+    with pytest.raises(InputError, match='Nb is defined in a script or notebook'): save_for_hub(Nb(3, 3, n_features=4, gen_blocks=1), tmp_path/'b')
+    assert not (tmp_path/'b').exists()

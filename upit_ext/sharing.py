@@ -4,7 +4,7 @@
 
 # %% ../nbs/12b_sharing.ipynb #d520e2b1
 from __future__ import annotations
-import importlib, io, json, os, re, shutil, tempfile
+import importlib, io, json, os, re, shutil, tempfile, warnings
 from contextlib import redirect_stdout
 from fastai.vision.all import *
 from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, PyTorchModelHubMixin, snapshot_download
@@ -28,9 +28,9 @@ def _role(name:str)->str:
     if name == 'D' or name.startswith('D_'): return f'discriminator of domain {name[2:]}' if name.startswith('D_') else 'discriminator'
     return 'extra module'
 
-def _class_path(cls:type)->str:
-    "`'module:QualName'` of class `cls`, the form `load_pretrained` imports"
-    if cls.__module__ == '__main__' or '<locals>' in cls.__qualname__:
+def _class_path(cls:type, strict:bool=True)->str:
+    "`'module:QualName'` of class `cls`, the form `load_pretrained` imports; if `strict`, an error for a class no import finds"
+    if strict and (cls.__module__ == '__main__' or '<locals>' in cls.__qualname__):
         raise InputError(f"{cls.__name__} is defined in {'a script or notebook' if cls.__module__ == '__main__' else 'a function'}: "
                          "to share it, define it in a module that `import` finds, so that the folder can name it")
     return f'{cls.__module__}:{cls.__qualname__}'
@@ -46,14 +46,14 @@ def _channels(g:nn.Module)->tuple:
     cs = _convs(g)
     return (cs[0].in_channels, cs[-1].out_channels) if cs else (None, None)
 
-def hub_info(learn_or_model, stats:dict=None)->dict:
+def hub_info(learn_or_model, stats:dict=None, strict:bool=True)->dict:
     "What `upit_ext.json` holds: the model's class (as an import path), registry name, directions, each domain's normalization (`domain_stats` of the learner's data, or `stats`) and each generator's size constraints"
     learn, m = _split(learn_or_model)
     tg = as_translation_gan(m)
     stats = domain_stats(learn.dls) if learn is not None else ifnone(stats, domain_stats())
     gens = {d: dict(zip(('ch_in', 'ch_out'), _channels(g)), size_multiple=int(getattr(g, 'size_multiple', 1)), min_size=int(getattr(g, 'min_size', 1)))
             for d,g in tg.generators().items()}
-    return dict(format='upit_ext.hub', version=1, model_class=_class_path(type(m)), registry_name=_registered_name(m), paired=tg.paired,
+    return dict(format='upit_ext.hub', version=1, model_class=_class_path(type(m), strict), registry_name=_registered_name(m), paired=tg.paired,
                 recipe=tg.recipe, directions=list(gens), generators=gens, stats={k: [list(map(float, s)) for s in v] for k,v in stats.items()},
                 upit_ext_version=__version__)
 
@@ -171,7 +171,7 @@ upit_ext translate --model {name} --input photos/ --output translated/ --directi
 def model_card(learn_or_model, metrics:dict=None, repo_id:str=None, license:str=None, dataset:str=None, samples:str=None)->ModelCard:
     "The Hub model card of a translation model, with its training run (data, recipe, FID/KID in the recorder) when given a `Learner`; `samples`: a sample image's file name in the folder"
     learn, m = _split(learn_or_model)
-    info, tg = hub_info(learn_or_model), as_translation_gan(m)
+    info, tg = hub_info(learn_or_model, strict=False), as_translation_gan(m)
     name, cls = ifnone(repo_id, type(m).__name__), type(m).__name__
     cfg = run_config(learn) if learn is not None else None
     data = _data_info(learn.dls, dataset) if learn is not None else dict(dataset=dataset)
@@ -203,9 +203,13 @@ def generate_model_card(self:TranslationGAN, *args, **kwargs)->ModelCard:
 
 @patch
 def _save_pretrained(self:TranslationGAN, save_directory:Path):
-    "The mixin's weights file, and `upit_ext.json` (`hub_info`, keeping the normalization of a model `load_pretrained` loaded)"
+    "The mixin's weights file, and `upit_ext.json` (`hub_info`, keeping the normalization of a model `load_pretrained` loaded) if the class can be named"
     PyTorchModelHubMixin._save_pretrained(self, save_directory)
-    (Path(save_directory)/'upit_ext.json').write_text(json.dumps(hub_info(self, getattr(self, 'hub_info', {}).get('stats')), indent=2))
+    try: info = hub_info(self, getattr(self, 'hub_info', {}).get('stats'))
+    except InputError as e:   # a class defined in a notebook: the weights are saved all the same (`from_pretrained` of the class reads them)
+        warnings.warn(f"{e}; without upit_ext.json, load_pretrained cannot read '{save_directory}' ({type(self).__name__}.from_pretrained can)")
+        return
+    (Path(save_directory)/'upit_ext.json').write_text(json.dumps(info, indent=2))
 
 # %% ../nbs/12b_sharing.ipynb #c8b86f29
 _files = ('config.json', 'model.safetensors', 'README.md', 'upit_ext.json', 'samples.png')
@@ -221,6 +225,7 @@ def save_for_hub(learn_or_model, folder, metrics:dict=None, repo_id:str=None, ov
     if not isinstance(m, TranslationGAN):
         raise InputError(f"learn_or_model: a {type(m).__name__} cannot be saved for the Hub: upit_ext's models (TranslationGAN) can; wrap a UPIT model's "
                          "networks in one of them")
+    _class_path(type(m))   # a class no import finds cannot be loaded back: refused before anything is written
     folder = Path(folder).expanduser()
     if folder.exists() and not folder.is_dir(): raise InputError(f"folder: '{folder}' is a file, not a folder")
     if folder.is_dir() and any(folder.iterdir()) and not overwrite:
