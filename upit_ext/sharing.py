@@ -11,7 +11,7 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, PyTorch
 from PIL import Image
 from . import __version__
 from .core import *
-from .models.base import TranslationGAN, as_translation_gan
+from .models.base import TranslationGAN, as_translation_gan, _class_path
 from .train.checkpoint import run_config, model_config
 from .train.learners import TranslationLearner, sample_batch
 from .inference import domain_stats, load_pretrained, _convs
@@ -28,13 +28,6 @@ def _role(name:str)->str:
     if name == 'D' or name.startswith('D_'): return f'discriminator of domain {name[2:]}' if name.startswith('D_') else 'discriminator'
     return 'extra module'
 
-def _class_path(cls:type, strict:bool=True)->str:
-    "`'module:QualName'` of class `cls`, the form `load_pretrained` imports; if `strict`, an error for a class no import finds"
-    if strict and (cls.__module__ == '__main__' or '<locals>' in cls.__qualname__):
-        raise InputError(f"{cls.__name__} is defined in {'a script or notebook' if cls.__module__ == '__main__' else 'a function'}: "
-                         "to share it, define it in a module that `import` finds, so that the folder can name it")
-    return f'{cls.__module__}:{cls.__qualname__}'
-
 def _registered_name(m:nn.Module)->str|None:
     "The registry's name of the model class of `m` whose registered defaults `m` has (the most specific one), or None"
     from upit_ext.models.registry import _registry
@@ -42,20 +35,10 @@ def _registered_name(m:nn.Module)->str|None:
     fits = [(len(d), n) for n,(fn,d) in _registry.items() if fn is type(m) and all(cfg.get(k) == v for k,v in d.items())]
     return max(fits)[1] if fits else None
 
-def _channels(g:nn.Module)->tuple:
-    cs = _convs(g)
-    return (cs[0].in_channels, cs[-1].out_channels) if cs else (None, None)
-
 def hub_info(learn_or_model, stats:dict=None, strict:bool=True)->dict:
-    "What `upit_ext.json` holds: the model's class (as an import path), registry name, directions, each domain's normalization (`domain_stats` of the learner's data, or `stats`) and each generator's size constraints"
+    "What `upit_ext.json` holds: the model's `hub_config` (class, directions, generators, normalization: `domain_stats` of the learner's data, or `stats`) and its registry name"
     learn, m = _split(learn_or_model)
-    tg = as_translation_gan(m)
-    stats = domain_stats(learn.dls) if learn is not None else ifnone(stats, domain_stats())
-    gens = {d: dict(zip(('ch_in', 'ch_out'), _channels(g)), size_multiple=int(getattr(g, 'size_multiple', 1)), min_size=int(getattr(g, 'min_size', 1)))
-            for d,g in tg.generators().items()}
-    return dict(format='upit_ext.hub', version=1, model_class=_class_path(type(m), strict), registry_name=_registered_name(m), paired=tg.paired,
-                recipe=tg.recipe, directions=list(gens), generators=gens, stats={k: [list(map(float, s)) for s in v] for k,v in stats.items()},
-                upit_ext_version=__version__)
+    return {**as_translation_gan(m).hub_config(domain_stats(learn.dls) if learn is not None else stats, strict), 'registry_name': _registered_name(m)}
 
 def _split(learn_or_model)->tuple:
     "`(learner or None, model)`, or an `InputError` for anything else"
@@ -200,16 +183,6 @@ def model_card(learn_or_model, metrics:dict=None, repo_id:str=None, license:str=
 def generate_model_card(self:TranslationGAN, *args, **kwargs)->ModelCard:
     "The model card of `model_card` (huggingface_hub's mixin calls it in `save_pretrained`); keyword arguments as `model_card`'s"
     return model_card(kwargs.pop('learn_or_model', self), **kwargs)
-
-@patch
-def _save_pretrained(self:TranslationGAN, save_directory:Path):
-    "The mixin's weights file, and `upit_ext.json` (`hub_info`, keeping the normalization of a model `load_pretrained` loaded) if the class can be named"
-    PyTorchModelHubMixin._save_pretrained(self, save_directory)
-    try: info = hub_info(self, getattr(self, 'hub_info', {}).get('stats'))
-    except InputError as e:   # a class defined in a notebook: the weights are saved all the same (`from_pretrained` of the class reads them)
-        warnings.warn(f"{e}; without upit_ext.json, load_pretrained cannot read '{save_directory}' ({type(self).__name__}.from_pretrained can)")
-        return
-    (Path(save_directory)/'upit_ext.json').write_text(json.dumps(info, indent=2))
 
 # %% ../nbs/12b_sharing.ipynb #c8b86f29
 _files = ('config.json', 'model.safetensors', 'README.md', 'upit_ext.json', 'samples.png')

@@ -4,6 +4,7 @@
 
 # %% ../../nbs/04a_models.base.ipynb #8b008bcf
 from __future__ import annotations
+import json, warnings
 from fastai.basics import *
 from ..core import InputError
 from huggingface_hub import PyTorchModelHubMixin
@@ -63,6 +64,42 @@ class TranslationGAN(nn.Module, PyTorchModelHubMixin):
         "Raise an `InputError` before training if a network cannot take `h`x`w` images"
         for m in self.networks().values():
             if hasattr(m, 'check_size'): m.check_size(h, w)
+
+# %% ../../nbs/04a_models.base.ipynb #6f23234f
+def _class_path(cls:type, strict:bool=True)->str:
+    "`'module:QualName'` of class `cls`, the form `load_pretrained` imports; if `strict`, an error for a class no import finds"
+    if strict and (cls.__module__ == '__main__' or '<locals>' in cls.__qualname__):
+        raise InputError(f"{cls.__name__} is defined in {'a script or notebook' if cls.__module__ == '__main__' else 'a function'}: "
+                         "to share it, define it in a module that `import` finds, so that the folder can name it")
+    return f'{cls.__module__}:{cls.__qualname__}'
+
+def _io_channels(g:nn.Module)->tuple:
+    "Channels of the first and last convolution of the network `g`"
+    cs = [o for o in g.modules() if isinstance(o, (nn.Conv2d, nn.ConvTranspose2d))]
+    return (cs[0].in_channels, cs[-1].out_channels) if cs else (None, None)
+
+_default_stats = {'A': ([0.5], [0.5]), 'B': ([0.5], [0.5])}
+
+@patch
+def hub_config(self:TranslationGAN, stats:dict=None, strict:bool=True)->dict:
+    "What `upit_ext.json` holds: class, directions, generators' channels and size constraints, and `stats`, each domain's `(mean, std)`"
+    from upit_ext import __version__
+    stats = ifnone(stats, getattr(self, 'hub_info', {}).get('stats') or _default_stats)   # a loaded model keeps its data's
+    gens = {d: dict(zip(('ch_in', 'ch_out'), _io_channels(g)), size_multiple=int(getattr(g, 'size_multiple', 1)), min_size=int(getattr(g, 'min_size', 1)))
+            for d,g in self.generators().items()}
+    return dict(format='upit_ext.hub', version=1, model_class=_class_path(type(self), strict), paired=self.paired, recipe=self.recipe,
+                directions=list(gens), generators=gens, stats={k: [list(map(float, s)) for s in v] for k,v in stats.items()},
+                upit_ext_version=__version__)
+
+@patch
+def _save_pretrained(self:TranslationGAN, save_directory):
+    "huggingface_hub's weights file, and `upit_ext.json` (`hub_config`) if the class can be named"
+    PyTorchModelHubMixin._save_pretrained(self, save_directory)
+    try: info = self.hub_config()
+    except InputError as e:   # a class defined in a notebook: the weights are saved all the same (`from_pretrained` of the class reads them)
+        warnings.warn(f"{e}; without upit_ext.json, load_pretrained cannot read '{save_directory}' ({type(self).__name__}.from_pretrained can)")
+        return
+    (Path(save_directory)/'upit_ext.json').write_text(json.dumps(info, indent=2))
 
 # %% ../../nbs/04a_models.base.ipynb #0289ad9f
 def _ids(ps)->set: return {id(p) for p in ps}
