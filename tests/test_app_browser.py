@@ -6,24 +6,15 @@ input's size, differs from the input, and equals what `Translators` gives for th
 an image larger than the tile threshold goes through the tiled path.
 Skipped when Chromium, chromedriver, selenium or Gradio is missing, unless UPIT_EXT_REQUIRE_BROWSER=1 (as in CI), where that is a failure.
 """
-import io, os, shutil, socket, tempfile
+import io, os, socket
 from pathlib import Path
 from urllib.request import urlopen
 import numpy as np
 import pytest
+from _browser import chromium, need as _need
 from PIL import Image
 
-REQUIRE = os.environ.get('UPIT_EXT_REQUIRE_BROWSER') == '1'
-CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-                '--no-first-run', '--disable-dev-shm-usage', '--window-size=1400,1000']
 TIMEOUT = 60
-
-def _need(ok:bool, why:str):
-    if ok: return
-    if REQUIRE: pytest.fail(why + ' (UPIT_EXT_REQUIRE_BROWSER=1)')
-    pytest.skip(why)
-
-def _which(*names): return next((p for p in map(shutil.which, names) if p), None)
 
 def _free_port()->int:
     with socket.socket() as s: s.bind(('127.0.0.1', 0)); return s.getsockname()[1]
@@ -48,20 +39,7 @@ def app():
 @pytest.fixture(scope='module')
 def browser():
     "Headless Chromium through Debian's chromedriver, with a fresh profile"
-    chrome, driver_exe = _which('chromium', 'chromium-browser', 'google-chrome'), _which('chromedriver')
-    _need(chrome is not None and driver_exe is not None, 'chromium and chromedriver are not installed (apt-get install chromium chromium-driver)')
-    try: from selenium import webdriver
-    except ImportError: _need(False, 'selenium is not installed (pip install selenium)')
-    from selenium.webdriver.chrome.service import Service
-    profile = tempfile.mkdtemp(prefix='upit_ext-chromium-')
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chrome
-    for f in CHROME_FLAGS + [f'--user-data-dir={profile}']: opts.add_argument(f)
-    drv = webdriver.Chrome(service=Service(executable_path=driver_exe), options=opts)   # an explicit driver: Selenium Manager never downloads
-    drv.set_page_load_timeout(TIMEOUT)
-    yield drv
-    drv.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium(TIMEOUT) as drv: yield drv
 
 @pytest.fixture(scope='module')
 def files(tmp_path_factory):

@@ -7,17 +7,15 @@ an API name into the site's search box and follows a result.
 Skipped when the site is not built or Chromium, chromedriver or selenium is missing, unless UPIT_EXT_REQUIRE_BROWSER=1 (as in CI),
 where any of those is a failure.
 """
-import functools, http.server, os, shutil, sys, tempfile, threading
+import functools, http.server, sys, tempfile, threading
 from pathlib import Path
 from urllib.parse import urljoin, urlsplit, urlunsplit
 from urllib.request import urlopen
 from urllib.error import HTTPError
 import pytest
+from _browser import chromium, need as _need
 
 SITE = Path(__file__).resolve().parent.parent/'_docs'
-REQUIRE = os.environ.get('UPIT_EXT_REQUIRE_BROWSER') == '1'
-CHROME_FLAGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update',
-                '--no-first-run', '--disable-dev-shm-usage', '--window-size=1400,1000']
 
 # page, headings it must show (h1 first), and what else must be on it: at least `min_images` images (every one of them loaded),
 # `min_equations` equations displayed as MathML (no TeX left), `min_tables` tables of notebook outputs (DataFrames)
@@ -27,14 +25,6 @@ PAGES = {
                                  h3=['CycleGAN', 'load_junyanz_generator'], min_images=0, min_equations=5, min_tables=2),
     'tutorials/unpaired.html': dict(h1='Unpaired translation on your own folders', h2=['The data', 'CycleGAN', 'GANILLA'], min_images=3),
 }
-
-def _need(ok:bool, why:str):
-    if ok: return
-    if REQUIRE: pytest.fail(why + ' (UPIT_EXT_REQUIRE_BROWSER=1)')
-    pytest.skip(why)
-
-def _which(*names):
-    return next((p for p in map(shutil.which, names) if p), None)
 
 @pytest.fixture(scope='module')
 def server():
@@ -53,22 +43,7 @@ def server():
 @pytest.fixture(scope='module')
 def browser():
     "Headless Chromium through Debian's chromedriver, with a fresh profile"
-    chrome, driver_exe = _which('chromium', 'chromium-browser', 'google-chrome'), _which('chromedriver')
-    _need(chrome is not None and driver_exe is not None,
-          'chromium and chromedriver are not installed (apt-get install chromium chromium-driver)')
-    try: from selenium import webdriver
-    except ImportError: _need(False, 'selenium is not installed (pip install selenium)')
-    from selenium.webdriver.chrome.service import Service
-    profile = tempfile.mkdtemp(prefix='upit_ext-chromium-')
-    opts = webdriver.ChromeOptions()
-    opts.binary_location = chrome
-    for f in CHROME_FLAGS + [f'--user-data-dir={profile}']: opts.add_argument(f)
-    opts.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
-    drv = webdriver.Chrome(service=Service(executable_path=driver_exe), options=opts)   # an explicit driver: Selenium Manager never downloads
-    drv.set_page_load_timeout(60)
-    yield drv
-    drv.quit()
-    shutil.rmtree(profile, ignore_errors=True)
+    with chromium(60, log=True) as drv: yield drv
 
 @pytest.fixture(scope='module')
 def shots():
