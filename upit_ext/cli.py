@@ -17,8 +17,8 @@ from .models.registry import create_model, list_models, model_defaults, model_in
 from .train.learners import cycle_learner, learner_for
 from .train.checkpoint import CheckpointCallback
 from .models.base import is_translation_gan
-from .inference import _translator, pick_generator
-from .inference import OutputExistsError, atomic_write, check_file, export_generator, export_torchscript, export_onnx, load_generator, load_model, read_pth, translate
+from .inference import _translator, _is_checkpoint, _checkpoint_model, _generator
+from .inference import OutputExistsError, atomic_write, check_file, export_generator, export_torchscript, export_onnx, load_model, read_pth, translate
 from .app import run_app
 from .sharing import save_for_hub
 from .metrics import folder_features, images_features, inception_extractor, scores
@@ -227,8 +227,9 @@ def run_evaluate(real, fake=None, model=None, input=None, direction:str=None, ou
 def _export_source(model, direction:str=None, device='cpu')->tuple:
     "`(model or generator, stats, direction)` of the `--model` of `upit_ext export`: a generator file, a training checkpoint, a folder or a Hub id"
     path = Path(model).expanduser()
-    if not (path.is_file() and read_pth(path, device).get('format') == 'upit_ext.generator'): return (*load_model(model, device), ifnone(direction, 'AtoB'))
-    info = (gen := load_generator(path, device)).export_info
+    if not path.is_file(): return (*load_model(model, device), ifnone(direction, 'AtoB'))   # a folder or a Hub id
+    if _is_checkpoint(ck := read_pth(path, device)): return (*_checkpoint_model(ck, path, device), ifnone(direction, 'AtoB'))
+    info = (gen := _generator(ck, path, device)).export_info   # the file is read once
     if direction not in (None, info['direction']): raise InputError(f"direction='{direction}': '{path}' holds the {info['direction']} generator")
     ins, outs = ('A', 'B') if info['direction'] == 'AtoB' else ('B', 'A')
     return gen, {ins: info['stats_in'], outs: info['stats_out']}, info['direction']
