@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_cli.ipynb #771aefcc
 from __future__ import annotations
-import argparse, json, os, re, sys
+import argparse, json, os, re, sys, time
 import matplotlib
 from fastai.vision.all import *
 from .core import *
@@ -25,8 +25,8 @@ from .metrics import folder_features, images_features, inception_extractor, scor
 from .tracking import TranslationWandbCallback, generator_files, plot_loss_terms  # Recorder.plot_loss_terms
 
 # %% auto #0
-__all__ = ['translate_files', 'translation_grid', 'run_demo', 'train_files', 'run_train', 'run_translate', 'run_evaluate',
-           'run_export', 'main']
+__all__ = ['translate_files', 'translation_grid', 'PrintETA', 'run_demo', 'train_files', 'run_train', 'run_translate',
+           'run_evaluate', 'run_export', 'main']
 
 # %% ../nbs/13_cli.ipynb #6e98590e
 def _to_pil(x:Tensor)->Image.Image:
@@ -50,6 +50,20 @@ def translation_grid(model:nn.Module, filesA, filesB, size:int, scale:int=2)->Im
         for c,img in enumerate(row): grid.paste(_to_pil(img), (c*size, r*size))
     return grid.resize((grid.width*scale, grid.height*scale), Image.NEAREST)
 
+# %% ../nbs/13_cli.ipynb #c00133ba
+def _hms(s:float)->str: "`s` seconds as `1 h 02 min`, `3 min 05 s` or `42 s`"; s = round(s); return f'{s//3600} h {s%3600//60:02d} min' if s >= 3600 else f'{s//60} min {s%60:02d} s' if s >= 60 else f'{s} s'
+
+class PrintETA(Callback):
+    "After each epoch, print the mean time per epoch of this `fit` and the time left at that pace; after the last, the total"
+    order = ProgressCallback.order + 1   # below the epoch's row of the results table
+    def before_fit(self): self.start, self.first = time.time(), None
+    def after_epoch(self):
+        if self.first is None: self.first = self.epoch   # a resumed fit starts at a later epoch
+        spent = time.time() - self.start
+        per, left = spent / (self.epoch - self.first + 1), self.n_epoch - self.epoch - 1
+        msg = f'{per:.1f} s per epoch, {_hms(per * left)} left (ETA {time.strftime("%H:%M:%S", time.localtime(time.time() + per * left))})' if left else f'trained in {_hms(spent)}'
+        print(f'epoch {self.epoch + 1}/{self.n_epoch}: {msg}', flush=True)
+
 # %% ../nbs/13_cli.ipynb #d60bcb8a
 def _file_key(fn:str)->str: "`generator` for `G.pth`, `generator_AtoB` for `G_AtoB.pth`..."; return 'generator' + fn[1:].removesuffix('.pth')
 
@@ -63,7 +77,7 @@ def run_demo(out='upit_ext_demo', epochs:int=30, size:int=64, n_images:int=40, b
     dls = get_dls(data/'trainA', data/'trainB', load_size=size + size//8, crop_size=size, bs=bs, num_workers=0, seed=seed)
     model = CycleGAN(3, 3, n_features=n_features, gen_blocks=gen_blocks)
     learn = cycle_learner(dls, model, path=out, model_dir='.')
-    if show_progress: learn.fit(epochs)
+    if show_progress: learn.fit(epochs, cbs=PrintETA())
     else:
         with learn.no_bar(), learn.no_logging(): learn.fit(epochs)
     files = dict(translations=out/'translations.png', losses=out/'losses.png', generator_AtoB=out/'G_AtoB.pth', generator_BtoA=out/'G_BtoA.pth')
@@ -162,7 +176,7 @@ def run_train(model:str, out, pathA=None, pathB=None, paired_path=None, paired:b
         except Exception as e: raise InputError(f"--wandb-project {wandb_project}: cannot start a wandb run: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
         learn.add_cb(TranslationWandbCallback())   # loss terms, learning rates, sample translations, the exported generators
     try:
-        if show_progress: learn.fit(epochs + epochs_decay, resume=resume)
+        if show_progress: learn.fit(epochs + epochs_decay, resume=resume, cbs=PrintETA())
         else:
             with learn.no_bar(), learn.no_logging(): learn.fit(epochs + epochs_decay, resume=resume)
     finally:

@@ -13,10 +13,10 @@ from .checkpoint import load_checkpoint, ResumeState, run_config
 from ..data.paired import _gray_args
 
 # %% auto #0
-__all__ = ['CycleGANLearner', 'Pix2PixLearner', 'recipes', 'GANAdam', 'TranslationLearner', 'sample_batch', 'translation_rows',
-           'ShowImgsCallback', 'speed_cbs', 'check_model_fits', 'translation_learner', 'cycle_learner', 'l1_error',
-           'psnr', 'pix2pix_learner', 'ssim', 'register_recipe', 'learner_for', 'ScaledObjective', 'dual_learner',
-           'cut_learner']
+__all__ = ['CycleGANLearner', 'Pix2PixLearner', 'PRECISION_ENV', 'recipes', 'GANAdam', 'TranslationLearner', 'sample_batch',
+           'translation_rows', 'ShowImgsCallback', 'auto_precision', 'speed_cbs', 'check_model_fits',
+           'translation_learner', 'cycle_learner', 'l1_error', 'psnr', 'pix2pix_learner', 'ssim', 'register_recipe',
+           'learner_for', 'ScaledObjective', 'dual_learner', 'cut_learner']
 
 # %% ../../nbs/10_train.learners.ipynb #8d5d865f
 def GANAdam(params, lr:float=2e-4, mom:float=0.5, sqr_mom:float=0.999, eps:float=1e-8, wd:float=0., foreach:bool=None,
@@ -143,11 +143,20 @@ class ShowImgsCallback(Callback):
     def __getstate__(self): return {**self.__dict__, 'imgs': [], 'titles': [], 'samples': None}   # `learn.export()` leaves the pictures out
 
 # %% ../../nbs/10_train.learners.ipynb #84d352f1
+PRECISION_ENV = 'UPIT_EXT_MIXED_PRECISION'
+
+def auto_precision()->str|None:
+    "What `mixed_precision='auto'` means here: `$UPIT_EXT_MIXED_PRECISION` ('bf16', 'fp16' or 'fp32') if set, else bf16 where the device runs it natively, fp16 on other GPUs, fp32 (None) otherwise"
+    env = os.environ.get(PRECISION_ENV, '').strip().lower()
+    if env in ('', 'auto'): return 'bf16' if bf16_supported() else 'fp16' if torch.cuda.is_available() else None
+    if env not in ('bf16', 'fp16', 'fp32'): raise InputError(f"${PRECISION_ENV}={env!r} is not one of 'auto', 'bf16', 'fp16', 'fp32'")
+    return None if env == 'fp32' else env
+
 def speed_cbs(mixed_precision='auto', channels_last:bool=None, compile=False)->list:
     "Callbacks for `mixed_precision` ('auto', 'bf16', 'fp16' or None), `channels_last` (None: on GPUs) and `compile` (False, True or `torch.compile` kwargs)"
     if mixed_precision not in ('auto', 'bf16', 'fp16', None):
         raise InputError(f"mixed_precision='{mixed_precision}' is not one of 'auto', 'bf16', 'fp16', None")
-    if mixed_precision == 'auto': mixed_precision = 'bf16' if bf16_supported() else 'fp16' if torch.cuda.is_available() else None
+    if mixed_precision == 'auto': mixed_precision = auto_precision()
     dtype = {'bf16': torch.bfloat16, 'fp16': torch.float16, None: None}[mixed_precision]
     return [*[GANAutocast(dtype, channels_last)]*(dtype is not None or channels_last is not False),
             *[GANCompile(**(compile if isinstance(compile, dict) else {}))]*bool(compile)]
