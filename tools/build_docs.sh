@@ -7,6 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
 export WANDB_MODE=${WANDB_MODE:-offline} WANDB_SILENT=${WANDB_SILENT:-true}
+export OMP_NUM_THREADS=${OMP_NUM_THREADS:-1}   # the notebooks run in parallel, one thread each (see tools/pytest.sh)
 if [ "${DOCS_RENDERER:-}" != mkdocs ] && command -v quarto >/dev/null 2>&1; then
   exec "$VENV/bin/nbdev_docs"
 fi

@@ -66,5 +66,5 @@ while todo:
         todo.append(r.name)
 sys.exit('\n'.join(errs) or None)
 PY
-"$MIN/bin/python" -m pytest -q -p no:cacheprovider tests -m 'not slow and not matrix' \
+bash tools/pytest.sh "$MIN/bin/python" -p no:cacheprovider tests -m 'not slow and not matrix' \
   --ignore=tests/test_docs_browser.py --ignore=tests/test_app_browser.py

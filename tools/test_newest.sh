@@ -20,5 +20,5 @@ import fastai, fastcore, sys
 print(f'fastai {fastai.__version__}, fastcore {fastcore.__version__} (from {fastai.__file__})')
 sys.exit(fastcore.__version__.split('.')[0] != '2' or not fastai.__file__.startswith(sys.prefix))
 PY
-"$NEW/bin/python" -m pytest -q -p no:cacheprovider tests -m 'not slow and not matrix' \
+bash tools/pytest.sh "$NEW/bin/python" -p no:cacheprovider tests -m 'not slow and not matrix' \
   --ignore=tests/test_docs_browser.py --ignore=tests/test_app_browser.py

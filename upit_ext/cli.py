@@ -262,7 +262,7 @@ def run_export(model, direction:str=None, generator=None, torchscript=None, onnx
 
 # %% ../nbs/13_cli.ipynb #843048fa
 def _demo_parser(sub):
-    p = sub.add_parser('demo', help='train a small CycleGAN on the embedded day/night dataset (a few minutes on a CPU)',
+    p = sub.add_parser('demo', help='train a small CycleGAN on the embedded day/night dataset (1 to 1.5 minutes on a 2-core CPU)',
                        description='Generate the embedded day/night landscape dataset, train a small CycleGAN on it on the CPU, and write '
                                    'translations.png (A to B and B to A), losses.png (loss curves) and the exported generators G_AtoB.pth and G_BtoA.pth '
                                    '(for `upit_ext translate`) into the output folder.')
