@@ -6,8 +6,9 @@
 # fastai goes in with --no-deps: old fastai releases cap torch (fastai 2.8.1 says torch<2.7), and the torch tested here is .venv's; such a
 # cap is printed, not obeyed. Every other requirement of upit_ext and of what it depends on must hold, or the run stops before pytest.
 set -euo pipefail
-# Left out here: the soak test (slow), the cells of the model x objective matrix that its diagonal samples (matrix), and the browser
-# tests, which check pages and the web app rather than fastai.
+# Left out here: the soak test (slow), the cells of the model x objective matrix that its diagonal samples (matrix), the browser
+# tests, which check pages and the web app rather than fastai, and tests/test_onnx.py, which exports networks with torch and runs them
+# with onnxruntime, through no Learner, callback or DataLoader (the main run covers it).
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}; MIN=${MIN:-.venv-min}
 read -r FASTAI FASTCORE < <("$VENV/bin/python" - <<'PY'
@@ -67,4 +68,4 @@ while todo:
 sys.exit('\n'.join(errs) or None)
 PY
 bash tools/pytest.sh "$MIN/bin/python" -p no:cacheprovider tests -m 'not slow and not matrix' \
-  --ignore=tests/test_docs_browser.py --ignore=tests/test_app_browser.py
+  --ignore=tests/test_docs_browser.py --ignore=tests/test_app_browser.py --ignore=tests/test_onnx.py

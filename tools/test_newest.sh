@@ -4,8 +4,9 @@
 # (torch, torchvision, upit, ...) from .venv through a .pth file and installs only fastai and fastcore of its own, so this costs seconds.
 # FASTAI/FASTCORE pick other versions; the notebooks are not run here (nbdev_test needs the fastcore<2 toolchain).
 set -euo pipefail
-# Left out here: the soak test (slow), the cells of the model x objective matrix that its diagonal samples (matrix), and the browser
-# tests, which check pages and the web app rather than fastai.
+# Left out here: the soak test (slow), the cells of the model x objective matrix that its diagonal samples (matrix), the browser
+# tests, which check pages and the web app rather than fastai, and tests/test_onnx.py, which exports networks with torch and runs them
+# with onnxruntime, through no Learner, callback or DataLoader (the main run covers it).
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}; NEW=${NEW:-.venv-newest}
 "$VENV/bin/python" -m venv --clear "$NEW"
@@ -21,4 +22,4 @@ print(f'fastai {fastai.__version__}, fastcore {fastcore.__version__} (from {fast
 sys.exit(fastcore.__version__.split('.')[0] != '2' or not fastai.__file__.startswith(sys.prefix))
 PY
 bash tools/pytest.sh "$NEW/bin/python" -p no:cacheprovider tests -m 'not slow and not matrix' \
-  --ignore=tests/test_docs_browser.py --ignore=tests/test_app_browser.py
+  --ignore=tests/test_docs_browser.py --ignore=tests/test_app_browser.py --ignore=tests/test_onnx.py
