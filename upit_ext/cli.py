@@ -60,8 +60,9 @@ class PrintETA(Callback):
     def after_epoch(self):
         if self.first is None: self.first = self.epoch   # a resumed fit starts at a later epoch
         spent = time.time() - self.start
-        per, left = spent / (self.epoch - self.first + 1), self.n_epoch - self.epoch - 1
-        msg = f'{per:.1f} s per epoch, {_hms(per * left)} left (ETA {time.strftime("%H:%M:%S", time.localtime(time.time() + per * left))})' if left else f'trained in {_hms(spent)}'
+        per = spent / (self.epoch - self.first + 1)
+        rest = per * (self.n_epoch - self.epoch - 1)
+        msg = f'{per:.1f} s per epoch, {_hms(rest)} left (ETA {time.strftime("%H:%M:%S", time.localtime(self.start + spent + rest))})' if rest else f'trained in {_hms(spent)}'
         print(f'epoch {self.epoch + 1}/{self.n_epoch}: {msg}', flush=True)
 
 # %% ../nbs/13_cli.ipynb #d60bcb8a
