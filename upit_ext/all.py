@@ -1,6 +1,7 @@
 "Everything a notebook needs: `from upit_ext.all import *` (fastai's vision API included, as with `fastai.vision.all`)."
 from fastai.vision.all import *
 from fastai.callback.wandb import WandbCallback
+from .files import *
 from .core import *
 from .data.demo import *
 from .data.unpaired import *
@@ -20,7 +21,12 @@ from .train.checkpoint import *
 from .train.learners import *
 from .metrics import *
 from .tracking import *
-from .inference import *
+from .use.translator import *
+from .use.load import *
+from .use.export import *
+from .use.translate import *
+from .use.learner import *
 from .sharing import *       # model cards and Hub folders; also what makes a model's save_pretrained write them
 from .app import *           # the web app: Gradio is imported when it is built (pip install upit_ext[app])
 from .distributed import *
+from .compat.upit import *     # UPIT's names and call forms (its export_generator takes both forms): last, so these are the ones seen

@@ -7,9 +7,9 @@ from __future__ import annotations
 import io
 from fastai.vision.all import *
 from ..core import *
-from ..core import _to_8bit, _listed
-from .unpaired import check_preprocess, check_batchable, preprocess_tfms, item_tfms_of, ragged_modes, _split, _unpaired_dls
-from .paired import _check_args, _pair_dls, check_pair_shapes
+from ..core import to_8bit, listed
+from .unpaired import check_preprocess, check_batchable, preprocess_tfms, item_tfms_of, ragged_modes, split_files, unpaired_dls
+from .paired import check_pair_args, pair_dls, check_pair_shapes
 
 # %% auto #0
 __all__ = ['load_hf_dataset', 'HubImage', 'open_hub_image', 'HubOpener', 'hub_images', 'get_dls_from_hf',
@@ -64,7 +64,7 @@ def open_hub_image(v, mode:str='RGB', where:str='image')->Image.Image:
     try:
         with Image.open(_source(v)) as im:
             im.load()
-            return _to_8bit(im).convert(mode)
+            return to_8bit(im).convert(mode)
     except Exception as e: raise InputError(f"{where}: cannot read the image ({type(e).__name__}: {_first_line(e)})") from None
 
 class HubOpener(Transform):
@@ -116,7 +116,7 @@ def hub_images(tbl, column:str, where:str, on_bad:str='error', n:int=None)->tupl
     if on_bad not in ('error', 'skip'): raise InputError(f"on_bad='{on_bad}' is not one of 'error', 'skip'")
     rows, sizes, bad = _scan(tbl, column, on_bad == 'skip', n)
     if bad:
-        msg = _listed([f"row {r} ({why})" for r,why in bad])
+        msg = listed([f"row {r} ({why})" for r,why in bad])
         if on_bad == 'error': raise InputError(f"{where}: {len(bad)} row(s) do not hold a readable image: {msg} (pass on_bad='skip' to leave them out)")
         warn(f"{where}: skipped {len(bad)} unreadable image(s) of {len(bad) + len(rows)}: {msg}")
     if not rows: raise InputError(f"{where}: no readable image" + (f" among its {len(bad)}" if bad else " (every cell is empty)"))
@@ -141,9 +141,9 @@ def get_dls_from_hf(dataset_name, fieldA:str='imageA', fieldB:str='imageB', num_
                                                              load_size, crop_size, size_multiple)
     trA, trB = refs[split, 'fieldA'], refs[split, 'fieldB']
     if valid_split: vaA, vaB = refs[valid_split, 'fieldA'], refs[valid_split, 'fieldB']
-    else: (trA, vaA), (trB, vaB) = _split(trA, valid_pct, seed, 'fieldA'), _split(trB, valid_pct, seed, 'fieldB')
+    else: (trA, vaA), (trB, vaB) = split_files(trA, valid_pct, seed, 'fieldA'), split_files(trB, valid_pct, seed, 'fieldB')
     tfms = item_tfms_of(item_tfms, preprocess, load_size, crop_size, size_multiple)
-    return _unpaired_dls(trA, vaA, trB, vaB, HubOpener(tables, PILImageA), HubOpener(tables, PILImageB), tfms, bs, num_workers, normalize,
+    return unpaired_dls(trA, vaA, trB, vaB, HubOpener(tables, PILImageA), HubOpener(tables, PILImageB), tfms, bs, num_workers, normalize,
                          batch_tfms, device, **kwargs)
 
 # %% ../../nbs/03a_data.hub.ipynb #0c18f435
@@ -155,12 +155,12 @@ def _hub_pairs(tables:dict, name:str, sp:str, cols:tuple, args:tuple, on_bad:str
         found.append(dict(zip(rows, szs))); gone.update(skipped)
     A, B = found
     if widowed := sorted((A.keys() | B.keys()) & gone):   # with on_bad='skip', an unreadable image takes its partner out with it
-        warn(f"dataset '{name}', split '{sp}': left out {len(widowed)} image(s) whose partner is unreadable: rows {_listed([str(o) for o in widowed])}")
+        warn(f"dataset '{name}', split '{sp}': left out {len(widowed)} image(s) whose partner is unreadable: rows {listed([str(o) for o in widowed])}")
         for d in (A, B): [d.pop(r, None) for r in widowed]
     alone = sorted(A.keys() ^ B.keys())
     if alone:
         msg = (f"dataset '{name}', split '{sp}': {len(alone)} row(s) have an image in only one of the columns {args[0]}='{cols[0]}' and "
-               f"{args[1]}='{cols[1]}': rows {_listed([str(o) for o in alone])}")
+               f"{args[1]}='{cols[1]}': rows {listed([str(o) for o in alone])}")
         if on_mismatch == 'error' or not A.keys() & B.keys(): raise InputError(msg + ("; on_mismatch='skip' leaves them out" if A.keys() & B.keys() else ''))
         warn(f"{msg}: left out")
     rows = sorted(A.keys() & B.keys())
@@ -172,7 +172,7 @@ def get_paired_dls_from_hf(dataset_name, fieldA:str='imageA', fieldB:str='imageB
                            on_mismatch:str='error', on_bad:str='error', device=None, preprocess:str='resize_and_crop', size_multiple:int=4,
                            load_kwargs:dict=None, **kwargs)->DataLoaders:
     "Paired `DataLoaders` like `get_paired_dls`'s, from the image columns `fieldA` (input) and `fieldB` (target) of a Hugging Face dataset, or its column `side_by_side`"
-    _check_args(direction, mode_A, mode_B); check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
+    check_pair_args(direction, mode_A, mode_B); check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
     if on_mismatch not in ('error', 'skip'): raise InputError(f"on_mismatch='{on_mismatch}' is not one of ['error', 'skip']")
     dd, name = load_hf_dataset(dataset_name, **ifnone(load_kwargs, {})), _name(dataset_name)
     split, valid_split = _splits(dd, name, split, valid_split)
@@ -196,5 +196,5 @@ def get_paired_dls_from_hf(dataset_name, fieldA:str='imageA', fieldB:str='imageB
         what = f"{args[0]}='{cols[0]}'"
     if preprocess in ragged_modes and bs > 1: check_batchable(preprocess, bs, {what: sizes}, load_size, crop_size, size_multiple)
     if valid_split: train, valid = items[split], items[valid_split]
-    else: train, valid = _split(items[split], valid_pct, seed, f"the pairs of dataset '{name}'")
-    return _pair_dls(train, valid, *openers, load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device, preprocess, size_multiple, **kwargs)
+    else: train, valid = split_files(items[split], valid_pct, seed, f"the pairs of dataset '{name}'")
+    return pair_dls(train, valid, *openers, load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device, preprocess, size_multiple, **kwargs)

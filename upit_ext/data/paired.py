@@ -8,11 +8,11 @@ import warnings
 from fastai.vision.all import *
 from ..core import *
 from .demo import landscape_layout, landscape
-from .unpaired import NormalizeAB, default_item_tfms, preprocess_tfms, check_preprocess, check_batchable, _image_size, ragged_modes, check_bs, workers, _split
+from .unpaired import NormalizeAB, default_item_tfms, preprocess_tfms, check_preprocess, check_batchable, ragged_modes, check_bs, workers, split_files
 
 # %% auto #0
-__all__ = ['make_paired_demo', 'pair_files', 'HalfOpener', 'check_pair_shapes', 'show_batch', 'get_paired_dls',
-           'get_side_by_side_dls']
+__all__ = ['make_paired_demo', 'pair_files', 'HalfOpener', 'check_pair_args', 'pair_dls', 'check_pair_shapes', 'show_batch',
+           'get_paired_dls', 'get_side_by_side_dls']
 
 # %% ../../nbs/03_data.paired.ipynb #ad168f2e
 def make_paired_demo(path, n_train:int=40, n_test:int=8, size:int=64, seed:int=0, side_by_side:bool=False)->Path:
@@ -74,7 +74,7 @@ class HalfOpener(DisplayedTransform):
 # %% ../../nbs/03_data.paired.ipynb #11b7d75d
 _modes = ('RGB', 'L')
 
-def _check_args(direction:str, mode_A:str, mode_B:str):
+def check_pair_args(direction:str, mode_A:str, mode_B:str):
     "Refuse an unknown `direction` or image mode"
     if direction not in ('AtoB', 'BtoA'): raise InputError(f"direction='{direction}' is not one of ['AtoB', 'BtoA']")
     for k,v in (('mode_A', mode_A), ('mode_B', mode_B)):
@@ -85,7 +85,7 @@ def _train_valid(path:Path)->tuple:
     v = first(path/n for n in ('valid', 'val') if (path/n).is_dir())
     return (path/'train', v) if v is not None and (path/'train').is_dir() else (path, None)
 
-def _pair_dls(train:L, valid:L, tfmsA:list, tfmsB:list, load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device,
+def pair_dls(train:L, valid:L, tfmsA:list, tfmsB:list, load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device,
               preprocess:str='resize_and_crop', size_multiple:int=4, **kwargs)->DataLoaders:
     "DataLoaders of the `train` and `valid` items, opened by `tfmsA` and `tfmsB`, with the random item transforms drawn once per pair"
     if bs < 1: raise InputError(f"bs={bs} must be at least 1")
@@ -124,7 +124,7 @@ def get_paired_dls(pathA, pathB, load_size=286, crop_size=256, item_tfms:list=No
                    valid_pct:float=0.2, seed:int=None, valid_pathA=None, valid_pathB=None, direction:str='AtoB', mode_A:str='RGB', mode_B:str='RGB',
                    on_mismatch:str='error', on_bad:str='error', device=None, preprocess:str='resize_and_crop', size_multiple:int=4, **kwargs)->DataLoaders:
     "`DataLoaders` of aligned (`TensorImageA` input, `TensorImageB` target) batches in [-1, 1] from images paired by name in `pathA` and `pathB`"
-    _check_args(direction, mode_A, mode_B); check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
+    check_pair_args(direction, mode_A, mode_B); check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
     args, paths, vpaths = ('pathA', 'pathB'), [Path(p).expanduser() for p in (pathA, pathB)], [valid_pathA, valid_pathB]
     if (valid_pathA is None) != (valid_pathB is None): raise InputError("valid_pathA and valid_pathB go together: give both or neither")
     split = [_train_valid(p) for p in paths]
@@ -134,13 +134,13 @@ def get_paired_dls(pathA, pathB, load_size=286, crop_size=256, item_tfms:list=No
     if valid_pathA is None: vpaths = [s[1] for s in split]
     if direction == 'BtoA': args, paths, vpaths = args[::-1], paths[::-1], vpaths[::-1]
     train = pair_files(*paths, on_mismatch, args, on_bad)
-    if vpaths[0] is None: train, valid = _split(train, valid_pct, seed, 'the pairs of pathA and pathB')
+    if vpaths[0] is None: train, valid = split_files(train, valid_pct, seed, 'the pairs of pathA and pathB')
     else: valid = pair_files(*vpaths, on_mismatch, tuple(f'valid_{a}' for a in args), on_bad)
     if preprocess != 'resize_and_crop':
-        sizes = [(_image_size(a), _image_size(b)) for a,b in train + valid]
+        sizes = [(image_wh(a), image_wh(b)) for a,b in train + valid]
         check_pair_shapes(preprocess, sizes, [f"'{a}' and '{b}'" for a,b in train + valid], f'{args[0]} and {args[1]}')
         check_batchable(preprocess, bs, {args[0]: [a for a,_ in sizes]}, load_size, crop_size, size_multiple)
-    return _pair_dls(train, valid, [ItemGetter(0), ImageOpener(PILImageA, mode_A)], [ItemGetter(1), ImageOpener(PILImageB, mode_B)],
+    return pair_dls(train, valid, [ItemGetter(0), ImageOpener(PILImageA, mode_A)], [ItemGetter(1), ImageOpener(PILImageB, mode_B)],
                      load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device, preprocess, size_multiple, **kwargs)
 
 # %% ../../nbs/03_data.paired.ipynb #1ad8a86f
@@ -148,14 +148,14 @@ def get_side_by_side_dls(path, direction:str='AtoB', load_size=286, crop_size=25
                          num_workers:int=None, valid_pct:float=0.2, seed:int=None, valid_path=None, mode_A:str='RGB', mode_B:str='RGB',
                          on_bad:str='error', device=None, preprocess:str='resize_and_crop', size_multiple:int=4, **kwargs)->DataLoaders:
     "`DataLoaders` of aligned (`TensorImageA` input, `TensorImageB` target) batches in [-1, 1] from files holding A (left) and B (right) side by side"
-    _check_args(direction, mode_A, mode_B); check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
+    check_pair_args(direction, mode_A, mode_B); check_preprocess(preprocess, load_size, crop_size, item_tfms, size_multiple)
     tr_path, va_path = _train_valid(Path(path).expanduser())
     train = check_images(image_files(tr_path, 'path'), on_bad, 'path')
     if valid_path is not None: valid = check_images(image_files(valid_path, 'valid_path'), on_bad, 'valid_path')
     elif va_path is not None: valid = check_images(image_files(va_path, 'path'), on_bad, 'path')
-    else: train, valid = _split(train, valid_pct, seed, 'path')
+    else: train, valid = split_files(train, valid_pct, seed, 'path')
     hA = int(direction == 'BtoA')
     if preprocess in ragged_modes and bs > 1:   # the halves of a file differ by a column at most: the inputs' sizes decide
-        check_batchable(preprocess, bs, {'path': [(w - w//2 if hA else w//2, h) for w,h in (train + valid).map(_image_size)]}, load_size, crop_size, size_multiple)
-    return _pair_dls(train, valid, [HalfOpener(PILImageA, hA, mode_A)], [HalfOpener(PILImageB, 1-hA, mode_B)],
+        check_batchable(preprocess, bs, {'path': [(w - w//2 if hA else w//2, h) for w,h in (train + valid).map(image_wh)]}, load_size, crop_size, size_multiple)
+    return pair_dls(train, valid, [HalfOpener(PILImageA, hA, mode_A)], [HalfOpener(PILImageB, 1-hA, mode_B)],
                      load_size, crop_size, item_tfms, batch_tfms, bs, num_workers, device, preprocess, size_multiple, **kwargs)

@@ -8,10 +8,10 @@ from fastai.vision.all import *
 from ..core import *
 
 # %% auto #0
-__all__ = ['preprocess_modes', 'ragged_modes', 'PartnerB', 'NormalizeAB', 'domain_stats', 'default_item_tfms', 'to_multiple',
-           'MatchSize', 'ScaleWidth', 'SizeMultiple', 'Letterbox', 'preprocess_tfms', 'check_preprocess', 'output_size',
-           'check_batchable', 'check_bs', 'workers', 'pin_memory', 'get_dls', 'typed_tfms', 'item_tfms_of', 'RandPair',
-           'change_type_of_tfm']
+__all__ = ['preprocess_modes', 'ragged_modes', 'PartnerB', 'NormalizeAB', 'domain_stats', 'split_files', 'default_item_tfms',
+           'to_multiple', 'MatchSize', 'ScaleWidth', 'SizeMultiple', 'Letterbox', 'preprocess_tfms', 'check_preprocess',
+           'output_size', 'check_batchable', 'check_bs', 'workers', 'pin_memory', 'get_dls', 'typed_tfms',
+           'item_tfms_of', 'unpaired_dls', 'RandPair', 'change_type_of_tfm']
 
 # %% ../../nbs/02_data.unpaired.ipynb #6fafd38c
 class PartnerB(ItemTransform):
@@ -41,7 +41,7 @@ def domain_stats(dls=None)->dict:
     return stats
 
 # %% ../../nbs/02_data.unpaired.ipynb #da4f8bca
-def _split(files:L, valid_pct:float, seed:int|None, arg:str)->tuple:
+def split_files(files:L, valid_pct:float, seed:int|None, arg:str)->tuple:
     "Split `files` into (train, valid) at random: exactly `round(len(files)*valid_pct)` (at least 1) held out, in the order of fastai's `RandomSplitter(seed=seed)`"
     if not valid_pct: return files, L()
     n_valid = max(1, round(len(files) * valid_pct))
@@ -127,10 +127,6 @@ def check_preprocess(preprocess:str, load_size, crop_size, item_tfms=None, size_
         for k,v in (('load_size', load_size), ('crop_size', crop_size)):
             if not isinstance(v, int): raise InputError(f"{k}={v}: preprocess='{preprocess}' scales images to a width of load_size (at least crop_size high): give one number")
 
-def _image_size(fn)->tuple:
-    "(width, height) of the image file `fn`, from its header"
-    with Image.open(fn) as im: return im.size
-
 def output_size(preprocess:str, size:tuple, load_size=286, crop_size=256, size_multiple:int=4)->tuple:
     "(width, height) of the output of a `preprocess` mode for an image of `size` (width, height)"
     if preprocess == 'scale_width': return _scaled_width(size, load_size, crop_size, size_multiple)
@@ -174,10 +170,10 @@ def get_dls(pathA, pathB, num_A:int=None, num_B:int=None, load_size=286, crop_si
     check_preprocess(preprocess, load_size, crop_size, None if isinstance(item_tfms, dict) else item_tfms, size_multiple)
     filesA, filesB = (check_images(image_files(p, a)[:n], on_bad, a) for p,a,n in ((pathA, 'pathA', num_A), (pathB, 'pathB', num_B)))
     if preprocess in ragged_modes and bs > 1:
-        check_batchable(preprocess, bs, {'pathA': filesA.map(_image_size), 'pathB': filesB.map(_image_size)}, load_size, crop_size, size_multiple)
-    (trA, vaA), (trB, vaB) = _split(filesA, valid_pct, seed, 'pathA'), _split(filesB, valid_pct, seed, 'pathB')
+        check_batchable(preprocess, bs, {'pathA': filesA.map(image_wh), 'pathB': filesB.map(image_wh)}, load_size, crop_size, size_multiple)
+    (trA, vaA), (trB, vaB) = split_files(filesA, valid_pct, seed, 'pathA'), split_files(filesB, valid_pct, seed, 'pathB')
     tfms = item_tfms_of(item_tfms, preprocess, load_size, crop_size, size_multiple)
-    return _unpaired_dls(trA, vaA, trB, vaB, ImageOpener(PILImageA), ImageOpener(PILImageB), tfms, bs, num_workers, normalize, batch_tfms, device, **kwargs)
+    return unpaired_dls(trA, vaA, trB, vaB, ImageOpener(PILImageA), ImageOpener(PILImageB), tfms, bs, num_workers, normalize, batch_tfms, device, **kwargs)
 
 def typed_tfms(tfms, arg:str='item_tfms')->list:
     "UPIT's `{TensorImageA: tfms, TensorImageB: tfms}` as a list of transforms that each act on their domain's images only; a list as it is"
@@ -191,7 +187,7 @@ def item_tfms_of(item_tfms, preprocess:str, load_size, crop_size, size_multiple:
     if item_tfms is not None and not isinstance(item_tfms, dict): return L(item_tfms)
     return preprocess_tfms(preprocess, load_size, crop_size, size_multiple) + typed_tfms(item_tfms)
 
-def _unpaired_dls(trA:L, vaA:L, trB:L, vaB:L, openA, openB, tfms:list, bs:int, num_workers, normalize:bool, batch_tfms, device, **kwargs)->DataLoaders:
+def unpaired_dls(trA:L, vaA:L, trB:L, vaB:L, openA, openB, tfms:list, bs:int, num_workers, normalize:bool, batch_tfms, device, **kwargs)->DataLoaders:
     "DataLoaders of items `(a, None)` of `trA` with a random partner of `trB`, and fixed validation pairs of `vaA` and `vaB`, opened by `openA` and `openB`"
     n_tr, n_va = max(len(trA), len(trB)), max(len(vaA), len(vaB))
     check_bs(bs, n_tr, 'items')

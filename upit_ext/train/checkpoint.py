@@ -11,8 +11,8 @@ from .callbacks import *
 from ..data.unpaired import domain_stats
 
 # %% auto #0
-__all__ = ['model_config', 'run_config', 'rng_states', 'set_rng_states', 'preserve_rng', 'save_checkpoint', 'load_checkpoint',
-           'ResumeState', 'CheckpointCallback']
+__all__ = ['model_config', 'note_lrs', 'run_config', 'rng_states', 'set_rng_states', 'preserve_rng', 'save_checkpoint',
+           'load_checkpoint', 'ResumeState', 'CheckpointCallback']
 
 # %% ../../nbs/10a_train.checkpoint.ipynb #5951c460
 def model_config(m:nn.Module)->dict:
@@ -34,7 +34,7 @@ def _flat_decay(ld:LinearDecay, n_epoch:int)->tuple:
     decay = ifnone(ld.n_epochs_decay, n_epoch - ld.n_epochs if ld.n_epochs is not None else n_epoch // 2)
     return n_epoch - decay, decay
 
-def _note_lrs(learn):
+def note_lrs(learn):
     "Keep the learning rates this `fit` starts from (one per parameter group) in `learn.fit_lrs`: schedules change the optimizer's"
     learn.fit_lrs = [h['lr'] for h in learn.opt.hypers]
 
@@ -169,7 +169,7 @@ class CheckpointCallback(Callback):
     def best_path(self)->Path: return self.learn.path/self.learn.model_dir/f'{self.fname}_best.pth'
     def before_fit(self):
         self.run = not hasattr(self.learn, 'lr_finder') and rank_distrib() == 0
-        _note_lrs(self.learn)
+        note_lrs(self.learn)
         extra = getattr(self.learn, 'resume_extra', {}) or {}   # a resumed run carries on with the best value so far
         self.best, self.best_epoch = extra.get('best'), extra.get('best_epoch')
         if self.monitor is not None and self.monitor not in self.recorder.metric_names[1:-1]:
