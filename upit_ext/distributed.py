@@ -110,12 +110,12 @@ _DDP = nn.parallel.DistributedDataParallel
 _no_buffer_sync = {('forward_sync_buffers' if 'forward_sync_buffers' in inspect.signature(_DDP).parameters else 'broadcast_buffers'): False}
 
 class _Local(nn.Module):
-    "What a `DistributedDataParallel` wraps: the network `net`, called as it was before the routing"
+    "What a `DistributedDataParallel` wraps: the network `net` (so its parameters), run by `call`, its `forward` before the routing"
     def __init__(self, net:nn.Module, call): super().__init__(); self.net, self.call = net, call
     def forward(self, *args, **kwargs): return self.call(*args, **kwargs)
 
 class _Route:
-    "Call `net` through `ddp` when its weights will get gradients (gradients enabled, parameters not frozen), else directly"
+    "The `forward` of `net` while it is routed: through `ddp` when its weights will get gradients (gradients enabled, parameters not frozen), else its own `call`"
     def __init__(self, net:nn.Module, ddp:nn.Module, call): store_attr()
     def __call__(self, *args, **kwargs):
         wrapped = torch.is_grad_enabled() and any(p.requires_grad for p in self.net.parameters())
@@ -138,12 +138,11 @@ class GANDataParallel(Callback):
     def wrap(self):
         "Wrap every generator and discriminator in a `DistributedDataParallel` that its calls go through when it is trained"
         for net in self.model.networks().values():
-            prev = net._compiled_call_impl                                    # set by `GANCompile`, or None
-            call = ifnone(prev, net._call_impl)
+            prev, call = vars(net).get('forward'), net.forward                # `GANCompile`'s compiled forward (or None), what runs now
             set_requires_grad(net, True)                                      # DDP averages the gradients of the parameters that require one
             dev = one_param(net).device
             ddp = _DDP(_Local(net, call), device_ids=[dev] if dev.type == 'cuda' else None, **{**_no_buffer_sync, **self.ddp_kwargs})
-            net._compiled_call_impl, self.wrapped[net] = _Route(net, ddp, call), prev
+            net.forward, self.wrapped[net] = _Route(net, ddp, call), prev   # an attribute of the network, which `nn.Module.__call__` calls
 
     def before_train(self):
         self.learn.dl = self._shard(self.dl)
@@ -153,6 +152,7 @@ class GANDataParallel(Callback):
         bufs = list(self.model.buffers())
         if self.training and bufs: broadcast_(bufs)
     def after_fit(self): self._restore()
+    def after_fail_fit(self): self._restore()
 
     def _shard(self, dl):
         if isinstance(dl, ShardedDL) or not isinstance(dl, DataLoader) or not getattr(dl, 'n', None): return dl
@@ -161,7 +161,9 @@ class GANDataParallel(Callback):
         return ShardedDL(dl, rank=self.rank, world_size=self.world_size)
 
     def _restore(self):
-        for net, prev in self.wrapped.items(): net._compiled_call_impl = prev
+        for net, prev in self.wrapped.items():
+            if prev is None: vars(net).pop('forward', None)    # the class's `forward` again
+            else: net.forward = prev
         self.wrapped = {}
         for p in getattr(self, '_sharded', []): p.shard()
         self._sharded = []

@@ -66,9 +66,7 @@ class TranslationWandbCallback(Callback):
         if not self.run: return
         _note_lrs(self.learn)
         self.own_run, self._trained = wandb.run is None, False
-        if self.own_run:
-            wandb.init(project=self.project, **self.init_kwargs)
-            self._finish_on_error()
+        if self.own_run: wandb.init(project=self.project, **self.init_kwargs)
         wandb.config.update({**run_config(self.learn), **(self.config or {})}, allow_val_change=True)
         self.samples = sample_batch(self.learn, self.n_images)
         self.groups = list(self.model.param_groups())   # 'G', 'D' and any extra module: each group's learning rate is logged
@@ -100,18 +98,10 @@ class TranslationWandbCallback(Callback):
             for fn,direction in generator_files(self.model).items(): art.add_file(str(export_generator(self.learn, Path(d)/fn, direction)))
             wandb.log_artifact(art)   # `add_file` has staged copies of the files
 
-    def _finish_on_error(self):
-        "Finish our run, marked failed, when an epoch raises: fastai has no event for a failed `fit`, so wrap `Learner._with_events`"
-        learn, with_events = self.learn, type(self.learn)._with_events
-        def _guarded(f, event_type, ex, final=noop):
-            try: return with_events(learn, f, event_type, ex, final)
-            except (CancelFitException, CancelEpochException, CancelTrainException, CancelValidException, CancelBatchException,
-                    CancelStepException, CancelBackwardException): raise   # fastai handles these, and `fit` ends with `after_fit`
-            except BaseException:
-                if learn.__dict__.get('_with_events') is _guarded: self._finish(exit_code=1)
-                raise
-        learn._with_events = _guarded
+    def after_fail_fit(self):
+        "`fit` raised (a `TranslationLearner` fires this event; fastai calls no `after_fit` then): finish our run, marked failed"
+        if getattr(self, 'own_run', False) and wandb.run is not None: self._finish(exit_code=1)
 
     def _finish(self, exit_code:int=0):
-        self.learn.__dict__.pop('_with_events', None)
+        self.own_run = False
         wandb.finish(exit_code=exit_code)

@@ -4,6 +4,7 @@
 
 # %% ../../nbs/09_train.callbacks.ipynb #5b9db4b0
 from __future__ import annotations
+from contextlib import ExitStack
 from fastai.vision.all import *
 from ..core import *
 from ..models.base import TranslationGAN, as_translation_gan
@@ -11,9 +12,10 @@ from .objectives import *
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['gan_splitter', 'set_requires_grad', 'AdversarialLoss', 'LossTerm', 'NonFiniteLossError', 'TranslationTrainer',
-           'bf16_supported', 'GANAutocast', 'GANCompile', 'LossTermCallback', 'CycleLoss', 'IdentityLoss', 'L1Loss',
-           'ImageBuffer', 'ImagePool', 'LinearDecay', 'CycleGANLoss', 'CycleGANTrainer', 'combined_flat_anneal']
+__all__ = ['gan_splitter', 'set_requires_grad', 'AdversarialLoss', 'LossTerm', 'NonFiniteLossError', 'fire_event',
+           'TranslationTrainer', 'bf16_supported', 'GANAutocast', 'GANCompile', 'LossTermCallback', 'CycleLoss',
+           'IdentityLoss', 'L1Loss', 'ImageBuffer', 'ImagePool', 'LinearDecay', 'CycleGANLoss', 'CycleGANTrainer',
+           'combined_flat_anneal']
 
 # %% ../../nbs/09_train.callbacks.ipynb #10ec940d
 def gan_splitter(m:TranslationGAN)->list:
@@ -79,6 +81,10 @@ class NonFiniteLossError(RuntimeError):
     "A loss term became NaN or infinite during training"
 
 # %% ../../nbs/09_train.callbacks.ipynb #44c0b340
+def fire_event(learn:Learner, event_name:str):
+    "Call the method `event_name` of every callback of `learn` that has one, in callback order, as `learn(event_name)` does for fastai's own events"
+    for cb in learn.cbs.sorted('order'): cb(event_name)   # `learn(name)` refuses names outside fastai's fixed `event` list
+
 class TranslationTrainer(Callback):
     "Train a translation GAN: the `Learner`'s step updates the generators (and extra modules), then a step updates the discriminators; with `n_crit` > 1 the generators step on every `n_crit`-th batch only"
     order = -5
@@ -114,17 +120,27 @@ class TranslationTrainer(Callback):
         self.n_gen_steps += 1
 
     def after_step(self):
-        "The generators have stepped: now update the discriminators on real images and `learn.fakes`"
+        "The generators have stepped (or skipped their step): now the discriminators' step"
+        self.disc_step()
+
+    def disc_step(self):
+        "Update the discriminators on real images and `learn.fakes`, with the events `before_disc_step`, `before_disc_backward`, `before_disc_update` and `after_disc_step`"
         self._clear_grads()
         set_requires_grad(self.gens, False); set_requires_grad(self.discs, True)
-        loss = self.disc_loss()
+        fire_event(self.learn, 'before_disc_step')
+        self.learn.disc_loss_grad = self.disc_loss()
         self._check_finite()
-        scaler = getattr(self.learn, 'grad_scaler', None)
-        if scaler is None: loss.backward(); self.opt.step()
-        else: scaler.scale(loss).backward(); scaler.step(self.opt); scaler.update()   # fp16: skipped when the gradients overflow
+        fire_event(self.learn, 'before_disc_backward')   # a callback may change the loss that is back-propagated (fp16 scales it)
+        self.learn.disc_loss_grad.backward()
+        try: fire_event(self.learn, 'before_disc_update'); self.opt.step()
+        except CancelStepException: pass                 # a callback skipped the update (fp16: the gradients overflowed)
+        fire_event(self.learn, 'after_disc_step')
+        self.learn.disc_loss_grad = None
+        self._clear_grads()
+    def after_disc_step(self):
+        "Let the objective act on the stepped discriminators (WGAN clips their weights), and count the step"
         self.loss_func.objective.after_disc_step(self.discs)
         self.n_disc_steps += 1
-        self._clear_grads()
 
     def disc_loss(self)->Tensor:
         "Discriminator loss under the objective: each discriminator should tell its real images from `learn.fakes`; plus its penalty when training"
@@ -171,45 +187,57 @@ class GANAutocast(Callback):
     order = TranslationTrainer.order - 1
     def __init__(self, dtype=torch.bfloat16, channels_last:bool=None): store_attr(); self.scaler = None
     def before_fit(self):
+        self.leave_autocast()   # in case a `fit` of a plain fastai `Learner` (which has no `after_fail_fit`) raised in a batch
         self.device_type = one_param(self.model).device.type
         self.cl = ifnone(self.channels_last, self.device_type == 'cuda')
         if self.cl: self.model.to(memory_format=torch.channels_last)
         if self.dtype == torch.float16 and self.scaler is None: self.scaler = torch.amp.GradScaler(self.device_type)
-        self.learn.grad_scaler = self.scaler   # `TranslationTrainer` scales the discriminator step with it, checkpoints save it
-        self.learn.__dict__.pop('_do_one_batch', None)  # a fit stopped by an exception leaves the wrapper behind
-        self.learn._do_one_batch = partial(self._autocast_batch, self.learn._do_one_batch)
-    def _autocast_batch(self, one_batch):
-        "`one_batch` under autocast: a `with` block, so an exception in the batch cannot leave autocast switched on"
-        with torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None): one_batch()
     def before_batch(self):
-        if not self.cl: return
-        self.learn.xb, self.learn.yb = [tuple(t.contiguous(memory_format=torch.channels_last) for t in b) for b in (self.xb, self.yb)]
+        "Enter autocast until `after_batch`: the forward pass, the loss terms, both backward passes and both steps run under it"
+        if self.cl: self.learn.xb, self.learn.yb = [tuple(t.contiguous(memory_format=torch.channels_last) for t in b) for b in (self.xb, self.yb)]
+        self.autocast = ExitStack()
+        self.autocast.enter_context(torch.autocast(self.device_type, dtype=self.dtype, enabled=self.dtype is not None))
+    def leave_autocast(self):
+        "Leave the autocast of `before_batch`, if it is still on: at `after_batch`, and when `fit` fails (`after_fail_fit`) or ends"
+        if getattr(self, 'autocast', None) is not None: self.autocast.close(); self.autocast = None
+    def after_batch(self): self.leave_autocast()        # fastai calls it after a `CancelBatchException` too
+    def after_fail_fit(self): self.leave_autocast()     # any other exception: `TranslationLearner.fit` fires this event
     def before_backward(self):
         if self.scaler: self.learn.loss_grad = self.scaler.scale(self.loss_grad)
+    def before_disc_backward(self):
+        if self.scaler: self.learn.disc_loss_grad = self.scaler.scale(self.disc_loss_grad)
     def before_step(self):
         "With fp16, unscale the generators' gradients and skip their step when they overflowed (the scale then shrinks)"
-        if not self.scaler or not self.learn.gen_step: return
+        if self.learn.gen_step: self._scaled_step()
+    def before_disc_update(self):
+        "With fp16, unscale the discriminators' gradients and skip their update when they overflowed (the scale then shrinks)"
+        self._scaled_step()
+    def _scaled_step(self):
+        if not self.scaler: return
         self.skipped = True
-        self.scaler.step(self)   # calls `self.step` only when every gradient is finite
+        self.scaler.step(self)   # unscales the gradients, then calls `self.step` only when every one is finite
         self.scaler.update()
         if self.skipped: raise CancelStepException
     @property
     def param_groups(self): return self.opt.param_groups
     def step(self, *args, **kwargs): self.skipped = False
-    def after_fit(self):
-        self.learn.__dict__.pop('_do_one_batch', None)
-        self.learn.grad_scaler = None
+    def after_fit(self): self.leave_autocast()   # `validate` and `get_preds` call `after_fit` also when they raise
 
 # %% ../../nbs/09_train.callbacks.ipynb #ee620919
 class GANCompile(Callback):
-    "Compile every generator and discriminator with `torch.compile(**kwargs)` during `fit` (in place, so state_dict names do not change)"
+    "Compile the `forward` of every generator and discriminator with `torch.compile(**kwargs)` during `fit` (in place, so state_dict names do not change)"
     order = TranslationTrainer.order - 1
-    def __init__(self, **kwargs): self.kwargs = kwargs
+    def __init__(self, **kwargs): self.kwargs = kwargs; self.nets = []
     def before_fit(self):
+        self.uncompile()
         self.nets = list(self.model.networks().values())
-        for n in self.nets: n.compile(**self.kwargs)
-    def after_fit(self):
-        for n in self.nets: n._compiled_call_impl = None   # back to the plain modules, which pickle
+        for n in self.nets: n.forward = torch.compile(n.forward, **self.kwargs)   # an instance attribute that `Module.__call__` calls
+    def uncompile(self):
+        "Back to the plain networks (which pickle): remove the compiled `forward`s, so that the class's `forward` is called again"
+        for n in self.nets: vars(n).pop('forward', None)
+        self.nets = []
+    def after_fit(self): self.uncompile()
+    def after_fail_fit(self): self.uncompile()
 
 # %% ../../nbs/09_train.callbacks.ipynb #087f2542
 class LossTermCallback(Callback):

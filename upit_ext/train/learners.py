@@ -35,11 +35,15 @@ def _decode(dl, x:Tensor, domain:str)->Tensor:
 class TranslationLearner(Learner):
     "A `Learner` for image-to-image translation GANs, with the flat-then-linear recipe, exact resume and image-grid results"
     def fit(self, n_epoch:int, lr=None, wd=None, cbs=None, reset_opt:bool=False, start_epoch:int=0, resume=None):
-        "fastai's `fit`; with `resume` (a checkpoint file, see `CheckpointCallback`) carry on exactly where that run stopped"
+        "fastai's `fit`, which fires `after_fail_fit` when it raises; with `resume` (a checkpoint file, see `CheckpointCallback`) carry on exactly where that run stopped"
         if resume is not None:
             state = load_checkpoint(self, resume)
             start_epoch, lr, cbs = state['epoch'], ifnone(lr, state['lrs']), L(cbs) + ResumeState(state['train_iter'], state.get('extra'))
-        super().fit(n_epoch, lr=lr, wd=wd, cbs=cbs, reset_opt=reset_opt, start_epoch=start_epoch)
+        with self.added_cbs(cbs):   # here rather than in fastai's `fit`, so that the callbacks given to this `fit` get `after_fail_fit` too
+            try: super().fit(n_epoch, lr=lr, wd=wd, reset_opt=reset_opt, start_epoch=start_epoch)
+            except BaseException:   # fastai handles its `Cancel...Exception`s inside `fit`: this is a failure (or an interrupt)
+                fire_event(self, 'after_fail_fit')
+                raise
 
     def gather_args(self)->dict:
         "The run's settings (`run_config`: model, data, recipe) for fastai's `WandbCallback`, rather than the objects of the learner"
