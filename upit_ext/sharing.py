@@ -14,8 +14,9 @@ from .core import *
 from .models.base import TranslationGAN, as_translation_gan, _class_path
 from .train.checkpoint import run_config, model_config
 from .train.learners import TranslationLearner, sample_batch
-from .inference import domain_stats, load_pretrained, _convs
-from .tracking import results_grid
+from .data.unpaired import domain_stats
+from .use.load import load_pretrained
+from .show import results_grid
 
 # %% auto #0
 __all__ = ['hub_info', 'model_card', 'save_for_hub']
@@ -135,8 +136,8 @@ def _usage_md(name:str, info:dict)->str:
     return f'''## Usage
 
 ```python
-from upit_ext.sharing import load_pretrained
-from upit_ext.inference import translate
+from upit_ext.use.load import load_pretrained
+from upit_ext.use.translate import translate
 model = load_pretrained("{name}")          # the {info['model_class'].split(':')[-1]}, in eval mode; its upit_ext.json in `model.hub_info`
 translate("photos/", model, "translated/", direction="{d}")
 ```

@@ -6,7 +6,7 @@
 from __future__ import annotations
 from fastai.vision.all import *
 from .core import *
-from .train.learners import TranslationLearner, rgb8
+from .train.learners import TranslationLearner, ShowImgsCallback, rgb8
 
 # %% auto #0
 __all__ = ['results_grid', 'ShowTranslations', 'plot_loss_terms']

@@ -64,7 +64,7 @@ class TranslationWandbCallback(Callback):
     def before_fit(self):
         self.run = not hasattr(self.learn, 'lr_finder') and not hasattr(self.learn, 'gather_preds') and rank_distrib() == 0   # not in `lr_find` or `get_preds`
         if not self.run: return
-        _note_lrs(self.learn)
+        note_lrs(self.learn)
         self.own_run, self._trained = wandb.run is None, False
         if self.own_run: wandb.init(project=self.project, **self.init_kwargs)
         wandb.config.update({**run_config(self.learn), **(self.config or {})}, allow_val_change=True)

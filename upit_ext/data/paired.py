@@ -11,8 +11,8 @@ from .demo import landscape_layout, landscape
 from .unpaired import NormalizeAB, default_item_tfms, preprocess_tfms, check_preprocess, check_batchable, ragged_modes, check_bs, workers, split_files
 
 # %% auto #0
-__all__ = ['make_paired_demo', 'pair_files', 'HalfOpener', 'check_pair_args', 'pair_dls', 'check_pair_shapes', 'show_batch',
-           'get_paired_dls', 'get_side_by_side_dls']
+__all__ = ['make_paired_demo', 'pair_files', 'HalfOpener', 'check_pair_args', 'pair_dls', 'check_pair_shapes', 'gray_args',
+           'show_batch', 'get_paired_dls', 'get_side_by_side_dls']
 
 # %% ../../nbs/03_data.paired.ipynb #ad168f2e
 def make_paired_demo(path, n_train:int=40, n_test:int=8, size:int=64, seed:int=0, side_by_side:bool=False)->Path:
@@ -108,7 +108,7 @@ def check_pair_shapes(preprocess:str, sizes:list, names:list, arg:str='the input
                              f"(which squishes both to load_size)")
 
 # %% ../../nbs/03_data.paired.ipynb #c6481823
-def _gray_args(b)->dict:
+def gray_args(b)->dict:
     "Show a 1-channel image in gray over its full range (bytes, or floats in [0, 1]) rather than stretched to its own min and max"
     return {'cmap': 'gray', 'vmin': 0, 'vmax': 1 if b.is_floating_point() else 255} if b.shape[0] == 1 else {}
 
@@ -116,7 +116,7 @@ def _gray_args(b)->dict:
 def show_batch(x:TensorImageA, y:TensorImageB, samples, ctxs=None, max_n=10, nrows=None, ncols=None, figsize=None, **kwargs):
     "Show each A next to its B, 1-channel images in gray"
     if ctxs is None: ctxs = get_grid(min(len(samples), max_n), nrows=nrows, ncols=ncols, figsize=figsize, double=True)
-    for i in range(2): ctxs[i::2] = [b.show(ctx=c, **{**_gray_args(b), **kwargs}) for b,c,_ in zip(samples.itemgot(i), ctxs[i::2], range(max_n))]
+    for i in range(2): ctxs[i::2] = [b.show(ctx=c, **{**gray_args(b), **kwargs}) for b,c,_ in zip(samples.itemgot(i), ctxs[i::2], range(max_n))]
     return ctxs
 
 # %% ../../nbs/03_data.paired.ipynb #8e7c2607

@@ -10,11 +10,11 @@ from ..models.base import *
 from .objectives import *
 from .callbacks import *
 from .checkpoint import load_checkpoint, ResumeState, run_config
-from ..data.paired import _gray_args
+from ..data.paired import gray_args
 
 # %% auto #0
-__all__ = ['CycleGANLearner', 'Pix2PixLearner', 'PRECISION_ENV', 'recipes', 'GANAdam', 'TranslationLearner', 'sample_batch',
-           'translation_rows', 'ShowImgsCallback', 'auto_precision', 'speed_cbs', 'check_model_fits',
+__all__ = ['CycleGANLearner', 'Pix2PixLearner', 'PRECISION_ENV', 'recipes', 'GANAdam', 'TranslationLearner', 'rgb8',
+           'sample_batch', 'translation_rows', 'ShowImgsCallback', 'auto_precision', 'speed_cbs', 'check_model_fits',
            'translation_learner', 'cycle_learner', 'l1_error', 'psnr', 'pix2pix_learner', 'ssim', 'register_recipe',
            'learner_for', 'ScaledObjective', 'dual_learner', 'cut_learner']
 
@@ -80,7 +80,7 @@ class TranslationLearner(Learner):
         axs = get_grid(n*len(cols), nrows=n, ncols=len(cols), figsize=figsize, return_fig=False)
         for j,(title, imgs) in enumerate(cols):
             for i,img in enumerate(imgs):
-                show_image(img, ctx=axs[i*len(cols)+j], title=title if i == 0 else None, **{**_gray_args(img), **kwargs})   # 1 channel: in gray
+                show_image(img, ctx=axs[i*len(cols)+j], title=title if i == 0 else None, **{**gray_args(img), **kwargs})   # 1 channel: in gray
 
     @delegates(Learner.export)
     def export(self, fname='export.pkl', **kwargs):
@@ -103,7 +103,7 @@ CycleGANLearner = Pix2PixLearner = TranslationLearner   # the names of earlier v
 # %% ../../nbs/10_train.learners.ipynb #b71d2c94
 from .checkpoint import preserve_rng
 
-def _rgb8(x:Tensor)->np.ndarray:
+def rgb8(x:Tensor)->np.ndarray:
     "A decoded image (pixels 0-255, 1 or 3 channels) as an HxWx3 uint8 array"
     x = x.float().clamp(0, 255).round().byte().cpu()
     return x.expand(3, *x.shape[1:]).permute(1,2,0).numpy()
@@ -119,7 +119,7 @@ def translation_rows(learn:Learner, real_A:Tensor, real_B:Tensor, directions=('B
     gens, reals, dl = as_translation_gan(learn.model).generators(), {'A': real_A, 'B': real_B}, ifnone(dl, learn.dls.train)
     with evaluating(learn.model), torch.inference_mode(): fakes = {d: gens[d](reals[d[0]]) for d in directions}
     cols = {d: [_decode(dl, reals[d[0]], d[0]), _decode(dl, fakes[d], d[-1])] for d in directions}
-    return np.concatenate([np.concatenate([_rgb8(x[i]) for x in cols[d]], 1) for i in range(len(real_A)) for d in directions], 0)
+    return np.concatenate([np.concatenate([rgb8(x[i]) for x in cols[d]], 1) for i in range(len(real_A)) for d in directions], 0)
 
 class ShowImgsCallback(Callback):
     "Every `show_img_interval` epochs, show fixed images beside their translations under the progress bar: B to A if `imgA`, A to B if `imgB` (UPIT's)"
