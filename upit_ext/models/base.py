@@ -156,7 +156,7 @@ def _json(v, k:str):
     if isinstance(v, (list, tuple)): return [_json(o, k) for o in v]
     if isinstance(v, dict) and all(isinstance(o, str) for o in v): return {n: _json(o, k) for n,o in v.items()}
     if hasattr(v, 'item') and getattr(v, 'ndim', None) == 0: return v.item()   # a numpy or torch scalar
-    raise TypeError(f"{k}={v!r} is not a JSON value")
+    raise TypeError(f"{k}={v!r}")
 
 def _record(net, builder, sig:inspect.Signature, args, kwargs):
     "Set `net.build_config` to `builder`'s path and its bound arguments (`**kwargs` flattened), or say in `net._build_error` why not"
@@ -171,7 +171,7 @@ def _record(net, builder, sig:inspect.Signature, args, kwargs):
         else: bound[n] = v
     bound.pop('self', None)
     try: net.build_config = {'builder': f'{builder.__module__}:{builder.__qualname__}', 'kwargs': {k: _json(v, k) for k,v in bound.items()}}
-    except TypeError as e: net._build_error = f"{builder.__qualname__} was called with {e}"
+    except TypeError as e: net._build_error = f"{builder.__qualname__} was called with {e}, which is not a JSON value"
 
 def record_build(builder):
     "Decorate a function that builds a network, or an `nn.Module` class, so that every network it builds records `build_config`"
