@@ -11,7 +11,7 @@ from huggingface_hub import PyTorchModelHubMixin
 
 # %% auto #0
 __all__ = ['directions', 'TranslationGAN', 'check_translation_gan', 'UPITAdapter', 'is_translation_gan', 'as_translation_gan',
-           'record_build', 'build_config', 'rebuild']
+           'record_build', 'build_config', 'rebuild', 'init_with_defaults']
 
 # %% ../../nbs/04a_models.base.ipynb #eb1fb697
 directions = ('AtoB', 'BtoA')
@@ -227,3 +227,15 @@ def rebuild(cfg:dict, device=None)->nn.Module:
     "A new network built as the build config `cfg` says (see `build_config`), on `device` if given (e.g. `'meta'`: shapes, no memory)"
     builder = _builder_of(cfg)
     with (torch.device(device) if device is not None else contextlib.nullcontext()): return builder(**cfg.get('kwargs', {}))
+
+# %% ../../nbs/04a_models.base.ipynb #3385e6ce
+def init_with_defaults(base:type, **defaults):
+    "An `__init__` for a subclass of `base`: `base.__init__` with `defaults` replacing its default values, in its signature too"
+    sig = inspect.signature(base.__init__)
+    if bad := [k for k in defaults if k not in sig.parameters]: raise InputError(f"{base.__name__} does not take {', '.join(bad)}")
+    def __init__(self, *args, **kwargs):
+        given = sig.bind_partial(self, *args, **kwargs).arguments
+        base.__init__(self, *args, **{k: v for k,v in defaults.items() if k not in given}, **kwargs)
+    __init__.__signature__ = sig.replace(parameters=[p.replace(default=defaults.get(p.name, p.default)) for p in sig.parameters.values()])
+    __init__.__doc__ = f"`{base.__name__}.__init__` with the defaults {', '.join(f'{k}={v!r}' for k,v in defaults.items())}"
+    return __init__
