@@ -5,7 +5,8 @@ from fastai.vision.all import set_seed
 from upit_ext.core import InputError
 from upit_ext.data.unpaired import get_dls
 from upit_ext.data.paired import get_paired_dls
-from upit_ext.models.cut import CUT, FastCUT, PatchNCE
+from upit_ext.models.cut import CUT, FastCUT
+from upit_ext.train.terms import PatchNCE
 from upit_ext.train.learners import cut_learner
 from upit_ext.train.checkpoint import CheckpointCallback
 from upit_ext.inference import export_generator, export_torchscript, load_torchscript

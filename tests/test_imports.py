@@ -77,7 +77,7 @@ def test_no_import_cycle():
     assert find_cycle(g) is None, ' -> '.join(find_cycle(g))
 
 def test_layers():
-    "`train` never imports `tracking`, `inference` or `cli`; nothing imports `cli`"
+    "`train` never imports `tracking`, `inference` or `cli`; nothing imports `cli`; `models` never import `train`"
     g = import_graph()
     for m,deps in g.items():
         if m.startswith('upit_ext.train'): assert not {d for d in deps if d.startswith(('upit_ext.tracking', 'upit_ext.inference', 'upit_ext.cli'))}, m
@@ -165,3 +165,15 @@ def test_learner_methods_do_not_depend_on_import_order(before):
     methods = out(before)
     assert methods == out(''), before
     assert all(m in methods for m in ("'translate'", "'distrib_ctx'", "'save_for_hub'", "'push_to_hub'")), methods
+        if m.startswith('upit_ext.models'): assert not {d for d in deps if d.startswith('upit_ext.train')}, m
+
+def test_models_never_import_train():
+    "`upit_ext.models.*` never imports `upit_ext.train*` (the loss terms import the models, not the other way round)"
+    g = import_graph()
+    assert 'upit_ext.models.cut' in g and 'upit_ext.train.terms' in g and 'upit_ext.models.cut' in g['upit_ext.train.terms']
+    assert not {m: d for m,deps in g.items() if m.startswith('upit_ext.models') for d in deps if d.startswith('upit_ext.train')}
+
+def test_registry_imports_no_model():
+    "`upit_ext.models.registry` imports only the models' base, layers and core: each model module registers itself"
+    deps = import_graph()['upit_ext.models.registry']
+    assert deps <= {'upit_ext.core', 'upit_ext.models.base', 'upit_ext.models.layers'}, deps

@@ -17,6 +17,7 @@ from .models.cut import *
 from .models.registry import *
 from .train.objectives import *
 from .train.callbacks import *
+from .train.terms import *
 from .train.checkpoint import *
 from .train.learners import *
 from .metrics import *

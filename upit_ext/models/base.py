@@ -4,13 +4,14 @@
 
 # %% ../../nbs/04a_models.base.ipynb #8b008bcf
 from __future__ import annotations
-import json, warnings
+import contextlib, functools, importlib, inspect, json, re, sys, threading, warnings
 from fastai.basics import *
 from ..core import InputError
 from huggingface_hub import PyTorchModelHubMixin
 
 # %% auto #0
-__all__ = ['directions', 'TranslationGAN', 'check_translation_gan', 'UPITAdapter', 'is_translation_gan', 'as_translation_gan']
+__all__ = ['directions', 'TranslationGAN', 'check_translation_gan', 'UPITAdapter', 'is_translation_gan', 'as_translation_gan',
+           'record_build', 'build_config', 'rebuild', 'init_with_defaults']
 
 # %% ../../nbs/04a_models.base.ipynb #eb1fb697
 directions = ('AtoB', 'BtoA')
@@ -144,3 +145,97 @@ def as_translation_gan(m:nn.Module)->TranslationGAN:
     if isinstance(m, TranslationGAN): return check_translation_gan(m)
     if is_translation_gan(m): return check_translation_gan(UPITAdapter(m))
     raise InputError(f"a {type(m).__name__} is not a translation model: subclass upit_ext's TranslationGAN and declare its generators and discriminators")
+
+# %% ../../nbs/04a_models.base.ipynb #3c55e5c9
+_name_re = re.compile(r'[A-Za-z_]\w*(\.[A-Za-z_]\w*)*')
+_building = threading.local()   # ids of the instances whose decorated `__init__` is running, in this thread
+
+def _json(v, k:str):
+    "`v` as a JSON value (tuples become lists), or a `TypeError` naming the argument `k`"
+    if v is None or isinstance(v, (bool, int, float, str)): return v
+    if isinstance(v, (list, tuple)): return [_json(o, k) for o in v]
+    if isinstance(v, dict) and all(isinstance(o, str) for o in v): return {n: _json(o, k) for n,o in v.items()}
+    if hasattr(v, 'item') and getattr(v, 'ndim', None) == 0: return v.item()   # a numpy or torch scalar
+    raise TypeError(f"{k}={v!r}")
+
+def _record(net, builder, sig:inspect.Signature, args, kwargs):
+    "Set `net.build_config` to `builder`'s path and its bound arguments (`**kwargs` flattened), or say in `net._build_error` why not"
+    if not isinstance(net, nn.Module): return
+    ba = sig.bind(*args, **kwargs); ba.apply_defaults()
+    bound = {}
+    for n,v in ba.arguments.items():
+        kind = sig.parameters[n].kind
+        if kind == inspect.Parameter.VAR_KEYWORD: bound.update(v)
+        elif kind == inspect.Parameter.VAR_POSITIONAL:
+            if v: net._build_error = f"{builder.__qualname__} was called with positional arguments *{n}"; return
+        else: bound[n] = v
+    bound.pop('self', None)
+    try: net.build_config = {'builder': f'{builder.__module__}:{builder.__qualname__}', 'kwargs': {k: _json(v, k) for k,v in bound.items()}}
+    except TypeError as e: net._build_error = f"{builder.__qualname__} was called with {e}, which is not a JSON value"
+
+def record_build(builder):
+    "Decorate a function that builds a network, or an `nn.Module` class, so that every network it builds records `build_config`"
+    builder._records_build = True   # what `rebuild` calls: a recorded builder, nothing else
+    if isinstance(builder, type):
+        init, sig = builder.__init__, inspect.signature(builder.__init__)
+        @functools.wraps(init)
+        def __init__(self, *args, **kwargs):
+            active = _building.__dict__.setdefault('ids', set())
+            if id(self) in active: return init(self, *args, **kwargs)   # a decorated parent's `__init__`, called by `super()`
+            active.add(id(self))
+            try: init(self, *args, **kwargs)
+            finally: active.discard(id(self))
+            cls = type(self) if type(self).__init__ is __init__ else builder   # a subclass that keeps the signature names itself
+            _record(self, cls, sig, (self, *args), kwargs)
+        builder.__init__ = __init__
+        return builder
+    sig = inspect.signature(builder)
+    @functools.wraps(builder)
+    def _build(*args, **kwargs):
+        net = builder(*args, **kwargs)
+        _record(net, _build, sig, args, kwargs)
+        return net
+    return _build
+
+# %% ../../nbs/04a_models.base.ipynb #a2073713
+def build_config(net:nn.Module)->dict:
+    "How `net` was built: a copy of its record `{'builder': 'module:qualname', 'kwargs': {...}}` (see `record_build`)"
+    cfg = getattr(net, 'build_config', None)
+    if not isinstance(cfg, dict):
+        why = getattr(net, '_build_error', None)
+        raise InputError(f"the {type(net).__name__} has no build config" + (f": {why}" if why else
+                         f": decorate the function or class that builds it with `record_build` (from upit_ext.models.base)"))
+    return json.loads(json.dumps(cfg))
+
+def _builder_of(cfg:dict):
+    "The recorded builder that `cfg` names, imported only from upit_ext or an already imported module"
+    if not (isinstance(cfg, dict) and isinstance(cfg.get('builder'), str) and isinstance(cfg.get('kwargs', {}), dict)):
+        raise InputError(f"a build config is {{'builder': 'module:qualname', 'kwargs': {{...}}}}, got {cfg!r}")
+    path = cfg['builder']
+    mod, _, name = path.partition(':')
+    if not (_name_re.fullmatch(mod) and _name_re.fullmatch(name)): raise InputError(f"builder '{path}' is not 'module:qualname'")
+    if not (mod.split('.')[0] == 'upit_ext' or mod in sys.modules):
+        raise InputError(f"builder '{path}' is in a module that is not imported: import {mod} first if you trust it")
+    try: obj = importlib.import_module(mod)
+    except ImportError as e: raise InputError(f"builder '{path}': its module cannot be imported: {e}") from None
+    for part in name.split('.'): obj = getattr(obj, part, None)
+    if not getattr(obj, '_records_build', False):
+        raise InputError(f"'{path}' is not a network builder decorated with `record_build`" if obj is not None else f"builder '{path}' does not exist")
+    return obj
+
+def rebuild(cfg:dict, device=None)->nn.Module:
+    "A new network built as the build config `cfg` says (see `build_config`), on `device` if given (e.g. `'meta'`: shapes, no memory)"
+    builder = _builder_of(cfg)
+    with (torch.device(device) if device is not None else contextlib.nullcontext()): return builder(**cfg.get('kwargs', {}))
+
+# %% ../../nbs/04a_models.base.ipynb #3385e6ce
+def init_with_defaults(base:type, **defaults):
+    "An `__init__` for a subclass of `base`: `base.__init__` with `defaults` replacing its default values, in its signature too"
+    sig = inspect.signature(base.__init__)
+    if bad := [k for k in defaults if k not in sig.parameters]: raise InputError(f"{base.__name__} does not take {', '.join(bad)}")
+    def __init__(self, *args, **kwargs):
+        given = sig.bind_partial(self, *args, **kwargs).arguments
+        base.__init__(self, *args, **{k: v for k,v in defaults.items() if k not in given}, **kwargs)
+    __init__.__signature__ = sig.replace(parameters=[p.replace(default=defaults.get(p.name, p.default)) for p in sig.parameters.values()])
+    __init__.__doc__ = f"`{base.__name__}.__init__` with the defaults {', '.join(f'{k}={v!r}' for k,v in defaults.items())}"
+    return __init__

@@ -8,12 +8,11 @@ from fastai.basics import *
 from ..core import InputError
 from .layers import *
 from .base import *
-from ..train.callbacks import LossTermCallback
+from .registry import register_model
 
 # %% auto #0
 __all__ = ['BlurDownsample', 'BlurUpsample', 'AntialiasedResnetGenerator', 'antialiased_resnet_generator', 'AntialiasedPatchGAN',
-           'antialiased_patchgan', 'encoder_end', 'feature_layers', 'encoder_features', 'layer_channels',
-           'ProjectionHead', 'patch_nce_loss', 'CUT', 'FastCUT', 'PatchNCE']
+           'antialiased_patchgan', 'ProjectionHead', 'CUT', 'FastCUT']
 
 # %% ../../nbs/06c_models.cut.ipynb #88a99356
 def _binomial(n:int)->Tensor:
@@ -38,7 +37,8 @@ class BlurUpsample(Module):
         return F.conv_transpose2d(self.pad(x), self.filt.to(x.dtype), stride=2, padding=2, groups=x.shape[1])[:, :, 1:-1, 1:-1]
 
 # %% ../../nbs/06c_models.cut.ipynb #1a29a365
-class AntialiasedResnetGenerator(SizedSequential):
+@record_build
+class AntialiasedResnetGenerator(EncoderSequential):
     "The ResNet generator with the reference CUT's default antialiased down- and upsampling, from `ch_in` to `ch_out` channels"
     size_multiple, _min_size = 4, 8
     def __init__(self, ch_in:int, ch_out:int, n_ftrs:int=64, n_blocks:int=9, norm:str='instance', dropout:float=0., pad_mode:str='reflection'):
@@ -52,6 +52,7 @@ class AntialiasedResnetGenerator(SizedSequential):
         layers += conv_block(nf, ch_out, 7, norm='none', act=nn.Tanh, pad_mode='reflection', bias=True)
         super().__init__(*layers)
 
+@record_build
 def antialiased_resnet_generator(ch_in:int, ch_out:int, n_ftrs:int=64, n_blocks:int=9, norm:str='instance', dropout:float=0.,
                                  pad_mode:str='reflection', init_type:str='xavier', init_gain:float=0.02)->AntialiasedResnetGenerator:
     "An `AntialiasedResnetGenerator` initialised with `init_weights(init_type, init_gain)`"
@@ -68,6 +69,7 @@ def _side(layers, s:int)->int|None:
         if s < 1: return None
     return s
 
+@record_build
 class AntialiasedPatchGAN(SizedSequential):
     "The reference CUT's default PatchGAN: stride-1 4x4 convolutions each followed by `BlurDownsample`, then two stride-1 ones"
     def __init__(self, ch_in:int, n_ftrs:int=64, n_layers:int=3, norm:str='instance'):
@@ -83,37 +85,11 @@ class AntialiasedPatchGAN(SizedSequential):
     @property
     def min_size(self)->int: return next(s for s in range(1, 4096) if _side(self, s) is not None)
 
+@record_build
 def antialiased_patchgan(ch_in:int, n_ftrs:int=64, n_layers:int=3, norm:str='instance', init_type:str='xavier',
                          init_gain:float=0.02)->AntialiasedPatchGAN:
     "An `AntialiasedPatchGAN` initialised with `init_weights`"
     return init_weights(AntialiasedPatchGAN(ch_in, n_ftrs, n_layers, norm), init_type, init_gain)
-
-# %% ../../nbs/06c_models.cut.ipynb #80e07ded
-def encoder_end(G:nn.Sequential)->int:
-    "Index of the last layer of `G`'s encoder: its last `ResnetBlock`"
-    ends = [i for i,m in enumerate(G) if isinstance(m, ResnetBlock)]
-    if not ends: raise InputError(f"the {type(G).__name__} has no residual block: CUT needs a ResNet generator")
-    return ends[-1]
-
-def feature_layers(G:nn.Sequential, layers)->list:
-    "The layers whose outputs `encoder_features` returns for the NCE `layers`: each one, or the ReLU right after it (the reference's ReLUs work in place, so that is what its feature holds)"
-    return [i+1 if i+1 < len(G) and isinstance(G[i+1], nn.ReLU) else i for i in layers]
-
-def encoder_features(G:nn.Sequential, x:Tensor, layers)->list:
-    "The features of `G` at its layers `layers` (sorted indices; see `feature_layers`) for the input `x`, running `G` only as far as needed"
-    feats, take = [], feature_layers(G, layers)
-    for i,m in enumerate(G):
-        x = m(x)
-        if i in take: feats.append(x)
-        if i == take[-1]: return feats
-
-def layer_channels(G:nn.Sequential, layers, ch_in:int)->list:
-    "The channels of the outputs of the layers of `G` at the indices `layers`, for a `ch_in`-channel input"
-    c, out = ch_in, []
-    for i,m in enumerate(G):
-        c = next((o.out_channels for o in reversed(list(m.modules())) if isinstance(o, (nn.Conv2d, nn.ConvTranspose2d))), c)
-        if i in layers: out.append(c)
-    return out
 
 # %% ../../nbs/06c_models.cut.ipynb #670d40a9
 def _l2norm(x:Tensor)->Tensor:
@@ -121,6 +97,7 @@ def _l2norm(x:Tensor)->Tensor:
     x = x.float()
     return x / (torch.linalg.vector_norm(x, dim=1, keepdim=True) + 1e-7)
 
+@record_build
 class ProjectionHead(Module):
     "CUT's `F`: sample `num_patches` positions of each feature map, the same in every image, and project each layer's `channels` with a 2-layer MLP to `n_out` L2-normalized features"
     def __init__(self, channels:list, n_out:int=256):
@@ -134,19 +111,6 @@ class ProjectionHead(Module):
             idx = patch_ids[i] if patch_ids is not None else torch.randperm(f.shape[1])[:num_patches].to(f.device)
             out.append(_l2norm(mlp(f[:, idx].flatten(0, 1)))); ids.append(idx)
         return out, ids
-
-# %% ../../nbs/06c_models.cut.ipynb #d61f47d8
-def patch_nce_loss(feat_q:Tensor, feat_k:Tensor, bs:int, nce_T:float=0.07, all_negatives:bool=False)->Tensor:
-    "PatchNCE loss of each query patch: `feat_q`, `feat_k` are `(bs*P, C)` projections of the same P positions of `bs` images; negatives from the same image (from the whole batch if `all_negatives`)"
-    with torch.autocast(feat_q.device.type, enabled=False):
-        q, k = feat_q.float(), feat_k.detach().float()                 # the keys are targets: no gradient through them
-        l_pos = (q * k).sum(1, keepdim=True)
-        b = 1 if all_negatives else bs
-        q, k = q.view(b, -1, q.shape[1]), k.view(b, -1, k.shape[1])
-        n = q.shape[1]
-        l_neg = (q @ k.transpose(1, 2)).masked_fill(torch.eye(n, dtype=torch.bool, device=q.device), -10.)   # the positive, as exp(-10/T) ~ 0
-        logits = torch.cat([l_pos, l_neg.view(-1, n)], 1) / nce_T
-        return F.cross_entropy(logits, torch.zeros(len(logits), dtype=torch.long, device=q.device), reduction='none')
 
 # %% ../../nbs/06c_models.cut.ipynb #ccace1d5
 class CUT(TranslationGAN):
@@ -173,11 +137,11 @@ class CUT(TranslationGAN):
         gen = antialiased_resnet_generator if antialias else resnet_generator
         self.G = gen(ch_in, ch_out, n_features, gen_blocks, norm, drop, 'reflection', init_type, init_gain)
         self.D = (antialiased_patchgan if antialias else patchgan_discriminator)(ch_out, n_features, disc_layers, norm, init_type, init_gain)
-        end = encoder_end(self.G)
+        end = self.G.encoder_end()
         if not nce_layers or list(nce_layers) != sorted(set(nce_layers)) or nce_layers[0] < 0 or nce_layers[-1] > end:
             raise InputError(f"nce_layers={nce_layers} must be increasing layer indices of the generator's encoder, 0 to {end} "
                              f"(its last residual block) with gen_blocks={gen_blocks}")
-        self.F = init_weights(ProjectionHead(layer_channels(self.G, nce_layers, ch_in), nce_features), init_type, init_gain)
+        self.F = init_weights(ProjectionHead(self.G.encode_channels(nce_layers), nce_features), init_type, init_gain)
 
     def generators(self)->dict: return {'AtoB': self.G}
     def discriminators(self)->dict: return {'B': self.D}
@@ -192,41 +156,25 @@ class CUT(TranslationGAN):
         return fake[:len(real_A)], (fake[len(real_A):] if self.nce_idt else None), flipped
     def translations(self, pred)->dict: return {'AtoB': pred[0]}
 
-    def nce_loss(self, src:Tensor, tgt:Tensor, flipped:bool=False, num_patches:int=None, nce_T:float=None, all_negatives:bool=False)->Tensor:
-        "PatchNCE between the translation `tgt` (queries) and its input `src` (keys), averaged over patches, images and `nce_layers`; `tgt` mirrored if `flipped`"
+    def nce_patches(self, src:Tensor, tgt:Tensor, flipped:bool=False, num_patches:int=None)->tuple:
+        "`(queries, keys)`: per layer of `nce_layers`, `F`'s projections of patches of the translation `tgt` (mirrored back if `flipped`) and of its input `src` at the same positions (no gradient)"
         layers = self.nce_layers
-        feat_q = encoder_features(self.G, tgt, layers)
+        feat_q = self.G.encode(tgt, layers)
         if flipped: feat_q = [f.flip(3) for f in feat_q]
         with torch.no_grad():   # the keys are targets: the reference detaches them after the head, so no gradient reaches G or F through them
-            feat_k, ids = self.F(encoder_features(self.G, src, layers), ifnone(num_patches, self.num_patches))
+            feat_k, ids = self.F(self.G.encode(src, layers), ifnone(num_patches, self.num_patches))
         feat_q, _ = self.F(feat_q, patch_ids=ids)
-        return torch.stack([patch_nce_loss(q, k, len(src), ifnone(nce_T, self.nce_T), all_negatives).mean() for q,k in zip(feat_q, feat_k)]).mean()
+        return feat_q, feat_k
+
+# %% ../../nbs/06c_models.cut.ipynb #8aeead99
+#| eval: false
+register_model('cut', CUT)
 
 # %% ../../nbs/06c_models.cut.ipynb #26948359
 class FastCUT(CUT):
     "FastCUT: `CUT` with `lambda_NCE=10`, no identity term and flip-equivariance, the reference's fast preset"
-    def __init__(self, ch_in:int=3, ch_out:int=3, n_features:int=64, gen_blocks:int=9, disc_layers:int=3, norm:str='instance', drop:float=0.,
-                 antialias:bool=False, nce_layers:tuple=(0, 4, 8, 12, 16), nce_features:int=256, lambda_NCE:float=10., nce_idt:bool=False,
-                 flip_equivariance:bool=True, num_patches:int=256, nce_T:float=0.07, init_type:str='xavier', init_gain:float=0.02):
-        super().__init__(ch_in, ch_out, n_features, gen_blocks, disc_layers, norm, drop, antialias, nce_layers, nce_features, lambda_NCE, nce_idt,
-                         flip_equivariance, num_patches, nce_T, init_type, init_gain)
+    __init__ = init_with_defaults(CUT, lambda_NCE=10., nce_idt=False, flip_equivariance=True)   # the reference's --CUT_mode FastCUT
 
-# %% ../../nbs/06c_models.cut.ipynb #4eaa97ed
-class PatchNCE(LossTermCallback):
-    "CUT's contrastive terms: `lambda_NCE` times PatchNCE of G(A) against A (`nce_loss`) and, with `idt`, of G(B) against B (`nce_idt_loss`), the two averaged"
-    hypers = ['lambda_NCE', 'num_patches', 'nce_T']   # recorded in the run's settings (`run_config`)
-    def __init__(self, lambda_NCE:float=1., num_patches:int=256, nce_T:float=0.07, idt:bool=True, all_negatives:bool=False):
-        if lambda_NCE < 0: raise InputError(f"lambda_NCE={lambda_NCE} must be at least 0")
-        store_attr(); self.names = ['nce_loss', *['nce_idt_loss']*idt]
-    def before_fit(self):
-        m = self.model
-        if not hasattr(m, 'nce_loss'): raise InputError(f"PatchNCE trains CUT models, not a {type(m).__name__}")
-        if self.idt != m.nce_idt: raise InputError(f"PatchNCE(idt={self.idt}) does not match the model's nce_idt={m.nce_idt}: its forward "
-                                                   f"{'does not translate' if self.idt else 'translates'} B")
-        self.run = self.lambda_NCE > 0
-    def after_loss(self):
-        (real_A, real_B), (fake_B, idt_B, flipped), m = self.yb, self.pred, self.model
-        w, kw = self.lambda_NCE / (2 if self.idt else 1), dict(flipped=flipped, num_patches=self.num_patches, nce_T=self.nce_T, all_negatives=self.all_negatives)
-        terms = dict(nce_loss=w * m.nce_loss(real_A, fake_B, **kw))
-        if self.idt: terms['nce_idt_loss'] = w * m.nce_loss(real_B, idt_B, **kw)
-        self.add_terms(**terms)
+# %% ../../nbs/06c_models.cut.ipynb #3a2fafe3
+#| eval: false
+register_model('fastcut', FastCUT)

@@ -9,6 +9,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from ..core import InputError
 from .layers import *
 from .base import *
+from .registry import register_model
 
 # %% auto #0
 __all__ = ['UnpairedGAN', 'CycleGAN', 'load_junyanz_generator']
@@ -43,6 +44,11 @@ class CycleGAN(UnpairedGAN, PyTorchModelHubMixin):
         store_attr(but='self')
         self.build(partial(resnet_generator, n_ftrs=n_features, n_blocks=gen_blocks, norm=norm, dropout=drop, pad_mode=pad_mode, init_type=init_type, init_gain=init_gain),
                    partial(patchgan_discriminator, n_ftrs=n_features, n_layers=disc_layers, norm=norm, init_type=init_type, init_gain=init_gain), ch_in, ch_out)
+
+# %% ../../nbs/05_models.cyclegan.ipynb #f2377e39
+#| eval: false
+register_model('cyclegan', CycleGAN)
+register_model('cyclegan_resnet6', CycleGAN, gen_blocks=6)   # the paper's setting for 128x128 images
 
 # %% ../../nbs/05_models.cyclegan.ipynb #25c6378e
 def load_junyanz_generator(gen:nn.Module, state_dict:dict)->nn.Module:

@@ -9,6 +9,8 @@ from huggingface_hub import PyTorchModelHubMixin
 from ..core import InputError
 from .layers import *
 from .cyclegan import UnpairedGAN
+from .base import record_build
+from .registry import register_model
 
 # %% auto #0
 __all__ = ['DualGANDown', 'DualGANUp', 'DualGANGenerator', 'dualgan_generator', 'DualGAN']
@@ -36,6 +38,7 @@ class DualGANUp(Module):
     def forward(self, x, skip): return torch.cat([self.model(x), skip], 1)
 
 # %% ../../nbs/06b_models.dualgan.ipynb #5583491a
+@record_build
 class DualGANGenerator(Module):
     "DualGAN's U-Net from `ch_in` to `ch_out` channels: `n_downs` levels `down1`... (widths from `n_ftrs` doubling up to 8x), `up1`... and `final`"
     def __init__(self, ch_in:int=3, ch_out:int=3, n_ftrs:int=64, n_downs:int=7, norm:str='instance', dropout:float=0.5):
@@ -48,10 +51,6 @@ class DualGANGenerator(Module):
             setattr(self, f'up{j}', DualGANUp(nfs[-1] if j == 1 else 2*nfs[n_downs-j], nfs[n_downs-j-1], norm,
                                               dropout if j <= 3 and n_downs-j >= 4 else 0.))
         self.final = nn.Sequential(nn.ConvTranspose2d(2*nfs[0], ch_out, 4, 2, 1), nn.Tanh())
-
-    def export_config(self)->tuple:
-        "How `export_generator` rebuilds this generator: the builder `'module:function'` and its keyword arguments"
-        return 'upit_ext.models.dualgan:dualgan_generator', {k: getattr(self, k) for k in ('ch_in', 'ch_out', 'n_ftrs', 'n_downs', 'norm', 'dropout')}
 
     @property
     def size_multiple(self)->int: "Height and width must be multiples of this, `2**n_downs`"; return 2**self.n_downs
@@ -71,6 +70,7 @@ class DualGANGenerator(Module):
         for j in range(1, self.n_downs): x = getattr(self, f'up{j}')(x, skips[-j-1])
         return self.final(x)
 
+@record_build
 def dualgan_generator(ch_in:int=3, ch_out:int=3, n_ftrs:int=64, n_downs:int=7, norm:str='instance', dropout:float=0.5,
                       init_type:str='normal', init_gain:float=0.02)->DualGANGenerator:
     "A `DualGANGenerator` initialised with `init_weights(init_type, init_gain)`"
@@ -88,3 +88,7 @@ class DualGAN(UnpairedGAN, PyTorchModelHubMixin):
         self.build(partial(dualgan_generator, n_ftrs=n_features, n_downs=n_downs, norm=norm, dropout=drop, init_type=init_type, init_gain=init_gain),
                    partial(patchgan_discriminator, n_ftrs=n_features, n_layers=disc_layers, norm=norm, init_type=init_type, init_gain=init_gain),
                    ch_in, ch_out)
+
+# %% ../../nbs/06b_models.dualgan.ipynb #40e54aea
+#| eval: false
+register_model('dualgan', DualGAN)

@@ -9,6 +9,8 @@ from huggingface_hub import PyTorchModelHubMixin
 from ..core import InputError
 from .layers import *
 from .cyclegan import UnpairedGAN
+from .base import record_build
+from .registry import register_model
 
 # %% auto #0
 __all__ = ['GanillaBlock', 'GanillaFPN', 'GanillaGenerator', 'ganilla_generator', 'GANILLA']
@@ -42,6 +44,7 @@ class GanillaFPN(Module):
         return self.P2_2(up(x))
 
 # %% ../../nbs/06_models.ganilla.ipynb #41849028
+@record_build
 class GanillaGenerator(Module):
     "GANILLA generator from `ch_in` to `ch_out` channels: four layers of `GanillaBlock`s down to 1/16, a `GanillaFPN` back up"
     size_multiple, _min_size = 16, 32
@@ -61,6 +64,7 @@ class GanillaGenerator(Module):
         for i in range(1, 5): x = getattr(self, f'layer{i}')(x); feats.append(x)
         return torch.tanh(self.conv2(self.fpn(feats)))
 
+@record_build
 def ganilla_generator(ch_in:int, ch_out:int, n_ftrs:int=64, dropout:float=0., fpn_weights:tuple=(1.,1.,1.,1.), init_type:str='normal',
                       init_gain:float=0.02, norm:str='instance')->GanillaGenerator:
     "A `GanillaGenerator` initialised with `init_weights(init_type, init_gain)`; the positional arguments are UPIT's `(input_nc, output_nc, ngf, drop, fpn_weights)`"
@@ -75,3 +79,7 @@ class GANILLA(UnpairedGAN, PyTorchModelHubMixin):
         store_attr(but='self')
         self.build(partial(ganilla_generator, n_ftrs=n_features, norm=norm, dropout=drop, fpn_weights=fpn_weights, init_type=init_type, init_gain=init_gain),
                    partial(patchgan_discriminator, n_ftrs=n_features, n_layers=disc_layers, norm=norm, init_type=init_type, init_gain=init_gain), ch_in, ch_out)
+
+# %% ../../nbs/06_models.ganilla.ipynb #0e5a0b3a
+#| eval: false
+register_model('ganilla', GANILLA)

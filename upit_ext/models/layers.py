@@ -6,10 +6,11 @@
 from __future__ import annotations
 from fastai.basics import *
 from ..core import InputError
+from .base import record_build
 
 # %% auto #0
 __all__ = ['norm_layer', 'use_bias', 'init_weights', 'ReflectionPad2d', 'ReplicationPad2d', 'conv_block', 'conv_out_size',
-           'SizedSequential', 'ResnetBlock', 'ResnetGenerator', 'resnet_generator', 'PatchGAN',
+           'SizedSequential', 'EncoderSequential', 'ResnetBlock', 'ResnetGenerator', 'resnet_generator', 'PatchGAN',
            'patchgan_discriminator', 'pixel_discriminator', 'receptive_field']
 
 # %% ../../nbs/04_models.layers.ipynb #6109796b
@@ -93,6 +94,33 @@ class SizedSequential(nn.Sequential):
         self.check_size(*x.shape[-2:])
         return super().forward(x)
 
+# %% ../../nbs/04_models.layers.ipynb #7069fdb7
+class EncoderSequential(SizedSequential):
+    "A `SizedSequential` generator whose encoder ends at its last `ResnetBlock`, with the features of its layers as CUT compares them"
+    def encoder_end(self)->int:
+        "Index of the last layer of the encoder: the last `ResnetBlock`"
+        ends = [i for i,m in enumerate(self) if isinstance(m, ResnetBlock)]
+        if not ends: raise InputError(f"the {type(self).__name__} has no residual block, so no encoder")
+        return ends[-1]
+    def feature_layers(self, layers)->list:
+        "The layers whose outputs `encode` returns for `layers`: each one, or the ReLU right after it (the reference's ReLUs work in place, so that is what its feature holds)"
+        return [i+1 if i+1 < len(self) and isinstance(self[i+1], nn.ReLU) else i for i in layers]
+    def encode(self, x:Tensor, layers)->list:
+        "The features of the layers `layers` (sorted indices; see `feature_layers`) for the input `x`, running only as far as needed"
+        feats, take = [], self.feature_layers(layers)
+        for i,m in enumerate(self):
+            x = m(x)
+            if i in take: feats.append(x)
+            if i == take[-1]: return feats
+    def encode_channels(self, layers)->list:
+        "The channels of the features `encode(x, layers)` returns"
+        convs = [o for o in self.modules() if isinstance(o, (nn.Conv2d, nn.ConvTranspose2d))]
+        c, out = convs[0].in_channels, []
+        for i,m in enumerate(self):
+            c = next((o.out_channels for o in reversed(list(m.modules())) if isinstance(o, (nn.Conv2d, nn.ConvTranspose2d))), c)
+            if i in layers: out.append(c)
+        return out
+
 # %% ../../nbs/04_models.layers.ipynb #fd9d78fe
 class ResnetBlock(Module):
     "Residual block: `x + (conv3x3, norm, ReLU, [dropout], conv3x3, norm)(x)` with `pad_mode` padding"
@@ -101,7 +129,8 @@ class ResnetBlock(Module):
                                         *conv_block(nf, nf, norm=norm, act=None, pad_mode=pad_mode))
     def forward(self, x): return x + self.conv_block(x)
 
-class ResnetGenerator(SizedSequential):
+@record_build
+class ResnetGenerator(EncoderSequential):
     "ResNet generator of CycleGAN, from `ch_in` to `ch_out` channels with `n_ftrs` base features and `n_blocks` residual blocks"
     size_multiple, _min_size = 4, 8
     def __init__(self, ch_in:int, ch_out:int, n_ftrs:int=64, n_blocks:int=9, norm:str='instance', dropout:float=0., pad_mode:str='reflection'):
@@ -113,12 +142,14 @@ class ResnetGenerator(SizedSequential):
         layers += conv_block(nf, ch_out, 7, norm='none', act=nn.Tanh, pad_mode='reflection', bias=True)
         super().__init__(*layers)
 
+@record_build
 def resnet_generator(ch_in:int, ch_out:int, n_ftrs:int=64, n_blocks:int=9, norm:str='instance', dropout:float=0.,
                      pad_mode:str='reflection', init_type:str='normal', init_gain:float=0.02)->ResnetGenerator:
     "A `ResnetGenerator` initialised with `init_weights(init_type, init_gain)`"
     return init_weights(ResnetGenerator(ch_in, ch_out, n_ftrs, n_blocks, norm, dropout, pad_mode), init_type, init_gain)
 
 # %% ../../nbs/04_models.layers.ipynb #65615f7d
+@record_build
 class PatchGAN(SizedSequential):
     "PatchGAN discriminator: `n_layers` stride-2 4x4 convolutions, then two stride-1 ones, ending in one logit per patch"
     def __init__(self, ch_in:int, n_ftrs:int=64, n_layers:int=3, norm:str='instance'):
@@ -135,10 +166,12 @@ class PatchGAN(SizedSequential):
     @property
     def min_size(self)->int: return next(s for s in range(1, 4096) if conv_out_size(self, s) >= 1)
 
+@record_build
 def patchgan_discriminator(ch_in:int, n_ftrs:int=64, n_layers:int=3, norm:str='instance', init_type:str='normal', init_gain:float=0.02)->PatchGAN:
     "A `PatchGAN` (70x70 with the default `n_layers=3`) initialised with `init_weights`"
     return init_weights(PatchGAN(ch_in, n_ftrs, n_layers, norm), init_type, init_gain)
 
+@record_build
 def pixel_discriminator(ch_in:int, n_ftrs:int=64, norm:str='instance', init_type:str='normal', init_gain:float=0.02)->PatchGAN:
     "The 1x1 PixelGAN discriminator of the reference, which judges every pixel on its own"
     return patchgan_discriminator(ch_in, n_ftrs, 0, norm, init_type, init_gain)

@@ -9,6 +9,7 @@ from huggingface_hub import PyTorchModelHubMixin
 from ..core import InputError
 from .layers import *
 from .base import *
+from .registry import register_model
 
 # %% auto #0
 __all__ = ['UnetBlock', 'UnetGenerator', 'unet_generator', 'unet_256', 'unet_128', 'load_junyanz_unet', 'conditional_patchgan',
@@ -24,6 +25,7 @@ class UnetBlock(Module):
         self.model = nn.Sequential(*down, *([] if last else [inner]), *up, *([nn.Dropout(dropout)] if dropout else []))
     def forward(self, x): return torch.cat([x, self.model(x)], 1)
 
+@record_build
 class UnetGenerator(SizedSequential):
     "U-Net generator of pix2pix from `ch_in` to `ch_out` channels with `n_downs` levels and `n_ftrs` base features; sides must be multiples of `2**n_downs`"
     def __init__(self, ch_in:int, ch_out:int, n_downs:int=8, n_ftrs:int=64, norm:str='batch', dropout:float=0.5):
@@ -35,16 +37,19 @@ class UnetGenerator(SizedSequential):
                          nn.ReLU(True), nn.ConvTranspose2d(nfs[0]*2, ch_out, 4, 2, 1), nn.Tanh())
         self.size_multiple = self._min_size = 2**n_downs
 
+@record_build
 def unet_generator(ch_in:int, ch_out:int, n_downs:int=8, n_ftrs:int=64, norm:str='batch', dropout:float=0.5,
                    init_type:str='normal', init_gain:float=0.02)->UnetGenerator:
     "A `UnetGenerator` initialised with `init_weights(init_type, init_gain)`"
     return init_weights(UnetGenerator(ch_in, ch_out, n_downs, n_ftrs, norm, dropout), init_type, init_gain)
 
+@record_build
 @delegates(unet_generator, but=['n_downs'])
 def unet_256(ch_in:int, ch_out:int, **kwargs)->UnetGenerator:
     "The reference `unet_256`: 8 levels, for 256x256 images (sides that are multiples of 256)"
     return unet_generator(ch_in, ch_out, n_downs=8, **kwargs)
 
+@record_build
 @delegates(unet_generator, but=['n_downs'])
 def unet_128(ch_in:int, ch_out:int, **kwargs)->UnetGenerator:
     "The reference `unet_128`: 7 levels, for 128x128 images (sides that are multiples of 128)"
@@ -57,6 +62,7 @@ def load_junyanz_unet(gen:UnetGenerator, state_dict:dict)->UnetGenerator:
     return gen
 
 # %% ../../nbs/07_models.pix2pix.ipynb #ab7ec5ba
+@record_build
 def conditional_patchgan(ch_in:int, ch_out:int, n_ftrs:int=64, n_layers:int=3, norm:str='batch', init_type:str='normal', init_gain:float=0.02)->PatchGAN:
     "A `PatchGAN` judging (input, output) pairs given as `torch.cat([A, B], 1)`: `ch_in + ch_out` input channels, batch norm as in pix2pix"
     return patchgan_discriminator(ch_in + ch_out, n_ftrs, n_layers, norm, init_type, init_gain)
@@ -85,3 +91,8 @@ class Pix2Pix(TranslationGAN, PyTorchModelHubMixin):
     def sample_columns(self, real_A, real_B)->list:
         "input, target, prediction"
         return [('input', real_A, 'A'), ('target', real_B, 'B'), ('prediction', self.G(real_A), 'B')]
+
+# %% ../../nbs/07_models.pix2pix.ipynb #e11d4772
+#| eval: false
+register_model('pix2pix', Pix2Pix)
+register_model('pix2pix_unet128', Pix2Pix, n_downs=7)   # for 128x128 images

@@ -5,27 +5,36 @@
 # %% ../../nbs/08_models.registry.ipynb #a2c796f4
 from __future__ import annotations
 from fastai.basics import *
-import fnmatch, inspect
+import fnmatch, importlib, inspect
 from ..core import InputError
 from .base import as_translation_gan
-from .cyclegan import CycleGAN
-from .ganilla import GANILLA
-from .pix2pix import Pix2Pix
 
 # %% auto #0
 __all__ = ['register_model', 'list_models', 'model_defaults', 'create_model', 'model_info']
 
 # %% ../../nbs/08_models.registry.ipynb #5d3bd418
-_registry = {}
+_registry = {}   # name: (function, defaults)
+_builtin = ['upit_ext.models.cyclegan', 'upit_ext.models.ganilla', 'upit_ext.models.pix2pix', 'upit_ext.models.dualgan', 'upit_ext.models.cut']
+_loaded = False
 
-def register_model(name:str, fn:Callable, **defaults):
-    "Register `fn`, called as `fn(ch_in=..., ch_out=..., **kwargs)`, under `name` with default keyword arguments `defaults`"
+def _load_builtin():
+    "Import the built-in model modules once (each registers its models); names registered before keep their registration"
+    global _loaded
+    if _loaded: return
+    _loaded, before = True, dict(_registry)
+    for mod in _builtin: importlib.import_module(mod)
+    _registry.update(before)
+
+def register_model(name:str, fn:Callable=None, **defaults):
+    "Register `fn`, called as `fn(ch_in=..., ch_out=..., **kwargs)`, under `name` with default keyword arguments `defaults`; without `fn`, a decorator"
+    if fn is None: return lambda f: register_model(name, f, **defaults)
     _check_kwargs(name, fn, defaults)
     _registry[name] = (fn, defaults)
     return fn
 
 def list_models(pattern:str='*')->list:
     "Sorted names of the registered models matching the wildcard `pattern`"
+    _load_builtin()
     return sorted(fnmatch.filter(_registry, pattern))
 
 def _check_kwargs(name, fn, kwargs):
@@ -41,6 +50,7 @@ def model_defaults(name:str)->dict:
     return {**{p.name: p.default for p in ps if p.default is not p.empty}, **defaults}
 
 def _get(name):
+    _load_builtin()
     if name not in _registry: raise InputError(f"unknown model '{name}'; the known models are {', '.join(list_models())}")
     return _registry[name]
 
@@ -55,19 +65,3 @@ def model_info(name:str, **overrides)->dict:
     "What the registered model `name` declares: `paired`, `recipe` (its learner factory) and the `directions` its generators translate"
     with torch.device('meta'): m = as_translation_gan(create_model(name, **overrides))
     return dict(model=type(m).__name__, paired=m.paired, recipe=m.recipe, directions=list(m.generators()))
-
-# %% ../../nbs/08_models.registry.ipynb #7c3ac806
-register_model('cyclegan', CycleGAN)
-register_model('cyclegan_resnet6', CycleGAN, gen_blocks=6)
-register_model('ganilla', GANILLA)
-register_model('pix2pix', Pix2Pix)
-register_model('pix2pix_unet128', Pix2Pix, n_downs=7);
-
-# %% ../../nbs/08_models.registry.ipynb #e0cc8425
-from .cut import CUT, FastCUT
-register_model('cut', CUT)
-register_model('fastcut', FastCUT);
-
-# %% ../../nbs/08_models.registry.ipynb #7f9fa0c1
-from .dualgan import DualGAN
-register_model('dualgan', DualGAN);

@@ -281,7 +281,8 @@ def dual_learner(dls, m:nn.Module, l_adv:float=1., l_rec:float=1., l_idt:float=0
 register_recipe('dualgan', dual_learner);
 
 # %% ../../nbs/10_train.learners.ipynb #52e55ac4
-from ..models.cut import CUT, PatchNCE
+from ..models.cut import CUT
+from .terms import PatchNCE
 
 @delegates(translation_learner, but=['loss_cbs'])
 def cut_learner(dls, m:nn.Module, lambda_NCE:float=None, num_patches:int=None, nce_T:float=None, all_negatives:bool=False,
