@@ -17,7 +17,7 @@ def other_args(name:str)->dict:
     "Arguments of model `name` that differ from its defaults: another norm, dropout, fewer blocks and channels..."
     ds = model_defaults(name)
     kw = {k: v for k,v in OTHER.items() if k in ds and ds[k] != v}
-    if name.startswith('cut') or name == 'fastcut': kw.pop('norm', None)   # CUT's PatchNCE compares instance-normalised features: keep its norm
+    if 'nce_layers' in ds: kw['nce_layers'] = (0, 4, 8, 12)   # layers of the encoder of a generator with 2 residual blocks
     return kw
 
 CASES = [(n, d) for n in list_models() for d in model_directions(create_model(n, **other_args(n)))]
@@ -49,7 +49,7 @@ def test_round_trips(name, d, tmp_path):
         tr = load(src, d)
         with torch.no_grad(): y2 = tr(x)
         if fmt in ('generator', 'checkpoint', 'hub'): assert torch.equal(y2, y), (fmt, (y2 - y).abs().max())
-        else: torch.testing.assert_close(y2, y, atol=1e-5, rtol=1e-4, msg=f'{fmt}')
+        else: torch.testing.assert_close(y2, y, atol=2e-4, rtol=0, msg=lambda m: f'{fmt}: {m}')   # compiled graphs round differently: far below 1/255
 
 def test_other_arguments_are_recorded():
     g = create_model('cyclegan', **other_args('cyclegan')).G_B

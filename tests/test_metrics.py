@@ -181,3 +181,15 @@ def test_fid_helper_weights_are_the_fid_inception(tmp_path):
     assert got.shape == (2, 2048) and (got - want).abs().max() < 1e-5 * want.abs().max()
 
 if __name__ == '__main__': main(*sys.argv[1:3])
+
+def test_cli_evaluate_loads_the_model_once(data, scripted, tmp_path):
+    "`upit_ext evaluate --model` reads the model once: checked, then used for the translations"
+    import upit_ext.use.load as use_load
+    from upit_ext.use.export import export_generator
+    from upit_ext.models.cyclegan import CycleGAN
+    g = export_generator(CycleGAN(3, 3, 4, gen_blocks=1), tmp_path/'G.pth')
+    with mock.patch.object(use_load, 'open_source', wraps=use_load.open_source) as opened:
+        rc, _, err = run_main('evaluate', '--model', g, '--input', data/'demo'/'testA', '--real', data/'demo'/'testB', '--extractor', scripted,
+                              '--kid-subsets', 5, '--out', tmp_path/'g.json')
+    assert rc == 0, err
+    assert opened.call_count == 1, opened.call_args_list

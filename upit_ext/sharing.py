@@ -11,7 +11,8 @@ from huggingface_hub import EvalResult, HfApi, ModelCard, ModelCardData, PyTorch
 from PIL import Image
 from . import __version__
 from .core import *
-from .models.base import TranslationGAN, as_translation_gan, _class_path
+from .models.base import TranslationGAN, as_translation_gan, class_path
+from .models.registry import registered_name
 from .train.checkpoint import run_config, model_config
 from .train.learners import TranslationLearner, sample_batch
 from .data.unpaired import domain_stats
@@ -29,12 +30,7 @@ def _role(name:str)->str:
     if name == 'D' or name.startswith('D_'): return f'discriminator of domain {name[2:]}' if name.startswith('D_') else 'discriminator'
     return 'extra module'
 
-def _registered_name(m:nn.Module)->str|None:
-    "The registry's name of the model class of `m` whose registered defaults `m` has (the most specific one), or None"
-    from upit_ext.models.registry import _registry
-    cfg = model_config(m)
-    fits = [(len(d), n) for n,(fn,d) in _registry.items() if fn is type(m) and all(cfg.get(k) == v for k,v in d.items())]
-    return max(fits)[1] if fits else None
+def _registered_name(m:nn.Module)->str|None: "The registry's name of `m` (`registered_name`)"; return registered_name(m, model_config(m))
 
 def hub_info(learn_or_model, stats:dict=None, strict:bool=True)->dict:
     "What `upit_ext.json` holds: the model's `hub_config` (class, directions, generators, normalization: `domain_stats` of the learner's data, or `stats`) and its registry name"
@@ -199,7 +195,7 @@ def save_for_hub(learn_or_model, folder, metrics:dict=None, repo_id:str=None, ov
     if not isinstance(m, TranslationGAN):
         raise InputError(f"learn_or_model: a {type(m).__name__} cannot be saved for the Hub: upit_ext's models (TranslationGAN) can; wrap a UPIT model's "
                          "networks in one of them")
-    _class_path(type(m))   # a class no import finds cannot be loaded back: refused before anything is written
+    class_path(type(m))   # a class no import finds cannot be loaded back: refused before anything is written
     folder = Path(folder).expanduser()
     if folder.exists() and not folder.is_dir(): raise InputError(f"folder: '{folder}' is a file, not a folder")
     if folder.is_dir() and any(folder.iterdir()) and not overwrite:

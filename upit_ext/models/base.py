@@ -10,8 +10,8 @@ from ..core import InputError
 from huggingface_hub import PyTorchModelHubMixin
 
 # %% auto #0
-__all__ = ['directions', 'TranslationGAN', 'check_translation_gan', 'UPITAdapter', 'is_translation_gan', 'as_translation_gan',
-           'record_build', 'build_config', 'rebuild', 'init_with_defaults']
+__all__ = ['directions', 'TranslationGAN', 'class_path', 'check_translation_gan', 'UPITAdapter', 'is_translation_gan',
+           'as_translation_gan', 'record_build', 'build_config', 'rebuild', 'init_with_defaults']
 
 # %% ../../nbs/04a_models.base.ipynb #eb1fb697
 directions = ('AtoB', 'BtoA')
@@ -67,7 +67,7 @@ class TranslationGAN(nn.Module, PyTorchModelHubMixin):
             if hasattr(m, 'check_size'): m.check_size(h, w)
 
 # %% ../../nbs/04a_models.base.ipynb #6f23234f
-def _class_path(cls:type, strict:bool=True)->str:
+def class_path(cls:type, strict:bool=True)->str:
     "`'module:QualName'` of class `cls`, the form `load_pretrained` imports; if `strict`, an error for a class no import finds"
     if strict and (cls.__module__ == '__main__' or '<locals>' in cls.__qualname__):
         raise InputError(f"{cls.__name__} is defined in {'a script or notebook' if cls.__module__ == '__main__' else 'a function'}: "
@@ -88,7 +88,7 @@ def hub_config(self:TranslationGAN, stats:dict=None, strict:bool=True)->dict:
     stats = ifnone(stats, getattr(self, 'hub_info', {}).get('stats') or _default_stats)   # a loaded model keeps its data's
     gens = {d: dict(zip(('ch_in', 'ch_out'), _io_channels(g)), size_multiple=int(getattr(g, 'size_multiple', 1)), min_size=int(getattr(g, 'min_size', 1)))
             for d,g in self.generators().items()}
-    return dict(format='upit_ext.hub', version=1, model_class=_class_path(type(self), strict), paired=self.paired, recipe=self.recipe,
+    return dict(format='upit_ext.hub', version=1, model_class=class_path(type(self), strict), paired=self.paired, recipe=self.recipe,
                 directions=list(gens), generators=gens, stats={k: [list(map(float, s)) for s in v] for k,v in stats.items()},
                 upit_ext_version=__version__)
 

@@ -10,7 +10,7 @@ from ..core import InputError
 from .base import as_translation_gan
 
 # %% auto #0
-__all__ = ['register_model', 'list_models', 'model_defaults', 'create_model', 'model_info']
+__all__ = ['register_model', 'list_models', 'model_defaults', 'create_model', 'model_info', 'registered_name']
 
 # %% ../../nbs/08_models.registry.ipynb #5d3bd418
 _registry = {}   # name: (function, defaults)
@@ -65,3 +65,11 @@ def model_info(name:str, **overrides)->dict:
     "What the registered model `name` declares: `paired`, `recipe` (its learner factory) and the `directions` its generators translate"
     with torch.device('meta'): m = as_translation_gan(create_model(name, **overrides))
     return dict(model=type(m).__name__, paired=m.paired, recipe=m.recipe, directions=list(m.generators()))
+
+# %% ../../nbs/08_models.registry.ipynb #ce6eac73
+def registered_name(m:nn.Module, config:dict=None)->str|None:
+    "The registered name of model `m`: among the registrations of its class whose defaults its `config` has (by default, the constructor arguments `m` stores), the most specific; None if none fits"
+    _load_builtin()
+    cfg = config if config is not None else {k: getattr(m, k) for k in inspect.signature(type(m).__init__).parameters if hasattr(m, k)}
+    fits = [(len(d), n) for n,(fn,d) in _registry.items() if fn is type(m) and all(cfg.get(k) == v for k,v in d.items())]
+    return max(fits)[1] if fits else None

@@ -314,8 +314,7 @@ def _file_translator(path, net, info:dict, device, compiled:bool)->Translator:
                       compiled, device, source=str(path), path=path)
 
 def open_source(src, device=None)->tuple:
-    "What `src` holds, read once: `('translators', {direction: Translator})` for a generator, TorchScript or ONNX file, or `('model', model, stats, path)` for a checkpoint, a saved folder, a Hub id, a `Learner` or a model"
-    if isinstance(src, Translator): return 'translators', {src.direction: src if device is None else src.to(device)}
+    "What the source `src` holds, read once: `('translators', {direction: Translator})` for a generator, TorchScript or ONNX file, or `('model', model, stats, path)` for a checkpoint, a saved folder, a Hub id, a `Learner` or a model (a model in memory is not read)"
     if not isinstance(src, (str, Path)): return 'model', src, None, None
     device = torch.device(device if device is not None else preferred_device())
     path = Path(src).expanduser()
@@ -340,7 +339,7 @@ def load_translators(src, directions=None, device=None)->dict:
     if ds is not None:
         if not ds: raise InputError("directions=[]: give 'AtoB', 'BtoA' or both (None: every generator of the model)")
         for d in ds: check_direction(d, 'directions' if len(ds) > 1 else 'direction')
-    kind, *what = open_source(src, device)
+    kind, *what = ('translators', {src.direction: src if device is None else src.to(device)}) if isinstance(src, Translator) else open_source(src, device)
     if kind == 'translators':
         trs, = what
         have = next(iter(trs))
@@ -349,7 +348,7 @@ def load_translators(src, directions=None, device=None)->dict:
         return trs if ds is None else {d: trs[d] for d in ds}
     model, stats, path = what
     src_name = str(path) if path is not None else None
-    return {d: model_translator(model, d, device, stats, src_name, path) for d in (ds or model_directions(model))}
+    return {d: model_translator(model, d, device, stats, src_name, path) for d in (ds or sorted(model_directions(model)))}   # 'AtoB' first
 
 def load(src,                 # a generator, TorchScript or ONNX file, a checkpoint, a saved folder, a Hub id, a `Learner`, a model, a generator, or a `Translator`
          direction:str=None,  # 'AtoB' or 'BtoA'; None: a file's own, a model's 'AtoB'
