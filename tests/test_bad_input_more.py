@@ -219,7 +219,7 @@ def _model_files(tmp_path, gen_file)->dict:
     for n,(b,_) in fs.items(): (tmp_path/n).write_bytes(b)
     torch.save(CycleGAN(3, 3, n_features=4, gen_blocks=1).state_dict(), tmp_path/'state_dict.pth'); fs['state_dict.pth'] = (None, 'no upit_ext header')
     torch.save({**ck, 'state_dict': Pix2Pix(3, 3, n_features=4, n_downs=5).G.state_dict()}, tmp_path/'mixed.pth')
-    fs['mixed.pth'] = (None, r'is damaged: its weights do not fit resnet_generator\(')
+    fs['mixed.pth'] = (None, r'is damaged: its weights do not fit upit_ext.models.layers:resnet_generator\(')
     torch.save(Pix2Pix(3, 3, n_features=4, n_downs=5), tmp_path/'pickled.pth'); fs['pickled.pth'] = (None, 'which are not loaded for safety')
     return {tmp_path/n: m for n,(_,m) in fs.items()}
 
@@ -291,9 +291,9 @@ def test_cli_train_bs0_unpaired(tmp_path, demo_data):
     _one_line_error(rc, err, '--bs 0')
 
 def test_cli_train_too_many_workers(tmp_path, demo_data, monkeypatch):
-    import upit_ext.cli as cli
+    import upit_ext.commands as commands
     def stop(*args, **kwargs): raise KeyboardInterrupt   # the data is checked before the model is made: stop there, training nothing
-    monkeypatch.setattr(cli, '_train_model', stop)
+    monkeypatch.setattr(commands, '_train_model', stop)
     rc, _, err = run_main('train', 'cyclegan', '--pathA', demo_data/'trainA', '--pathB', demo_data/'trainB', '--load-size', 32, '--crop-size', 32,
                           *T[:-2], '--num-workers', os.cpu_count() + 8, '--out', tmp_path/'run')
     _one_line_error(rc, err, 'num-workers')

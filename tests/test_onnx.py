@@ -17,7 +17,8 @@ from PIL import Image
 from _models import MODELS
 from upit_ext.cli import main
 from upit_ext.core import InputError
-from upit_ext.inference import ImageTranslator, OutputExistsError, pick_generator, translate, _fit
+from upit_ext.inference import ImageTranslator, OutputExistsError, pick_generator, translate
+from upit_ext.use.translator import fit_size as _fit
 from upit_ext.models.base import as_translation_gan
 from upit_ext.models.registry import create_model, list_models
 from upit_ext.inference import OnnxTranslator, export_onnx, load_onnx
@@ -162,14 +163,14 @@ def test_translate_runtime(tmp_path, monkeypatch):
     """runtime='auto' (the default) runs a model from a file through ONNX for ONNX_MIN_IMAGES images or more, exporting it once into
     onnx_cache(), and from then on for any number; fewer images before that, or runtime='torch', run PyTorch. The pixels agree within 1."""
     from unittest import mock
-    import upit_ext.inference as inf
+    import upit_ext.inference as inf, upit_ext.use.translate as ut   # `translate` opens the ONNX files it runs with its module's `load_onnx`
     monkeypatch.setenv('UPIT_EXT_CACHE', str(tmp_path/'cache'))
     g = inf.export_generator(tiny('cyclegan'), tmp_path/'G.pth')
     src = tmp_path/'imgs'; src.mkdir()
     rng = np.random.default_rng(0)
     for i in range(inf.ONNX_MIN_IMAGES): Image.fromarray(rng.integers(0, 256, (20, 28, 3), dtype=np.uint8)).save(src/f'{i:02d}.png')
     px = lambda ims: np.stack([np.asarray(o).astype(int) for o in ims])
-    with mock.patch.object(inf, 'load_onnx', wraps=inf.load_onnx) as spy:
+    with mock.patch.object(ut, 'load_onnx', wraps=ut.load_onnx) as spy:
         ref = px(translate(src, g, runtime='torch', progress=False))
         one = np.asarray(translate(src/'00.png', g, progress=False)).astype(int)     # one image, nothing cached: PyTorch
         assert spy.call_count == 0 and not (tmp_path/'cache').exists()

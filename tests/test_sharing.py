@@ -11,7 +11,7 @@ from upit_ext import __version__
 from upit_ext.core import InputError, evaluating
 from upit_ext.train.learners import learner_for
 from upit_ext.train.checkpoint import run_config
-from upit_ext.inference import domain_stats
+from upit_ext.data.unpaired import domain_stats
 from upit_ext.metrics import translation_metrics
 from upit_ext.sharing import hub_info, load_pretrained, model_card, save_for_hub
 

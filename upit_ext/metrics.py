@@ -14,7 +14,7 @@ from .models.base import as_translation_gan
 __all__ = ['INCEPTION_WEIGHTS', 'INCEPTION_URL', 'WEIGHTS_ENV', 'FID_HELPER_SHA256', 'inception_cache', 'InceptionFeatures',
            'inception_extractor', 'fid_helper_file', 'inception_weights_from_fid_helper', 'fid_score', 'kid_score',
            'to_uint8', 'extract_features', 'DomainFeatures', 'FID', 'KID', 'KIDStd', 'translation_metrics',
-           'FrechetInceptionDistance', 'images_features', 'folder_features', 'evaluate_folders', 'scores']
+           'images_features', 'folder_features', 'evaluate_folders', 'scores']
 
 # %% ../nbs/10c_metrics.ipynb #b490a6ef
 INCEPTION_WEIGHTS = 'weights-inception-2015-12-05-6726825d.pth'
@@ -224,17 +224,6 @@ def translation_metrics(model:nn.Module, extractor:nn.Module=None, weights=None,
         if fid: out.append(FID(features=feats))
         if kid: k = KID(features=feats, **kid_kwargs); out += [k, KIDStd(k)]
     return out
-
-# %% ../nbs/10c_metrics.ipynb #056753a0
-class FrechetInceptionDistance(FID):
-    "UPIT's FID metric and arguments: `pred_idx=1` scores the A-to-B translations (0: B to A) with the extractor `model` (default: the FID Inception)"
-    def __init__(self, model:nn.Module=None, device='cuda', yb_idx:int=0, pred_idx:int=1):
-        if pred_idx not in (0, 1): raise InputError(f"pred_idx={pred_idx} is not 0 (fake_A, B to A) or 1 (fake_B, A to B)")
-        if torch.device(device).type == 'cuda' and not torch.cuda.is_available():
-            warn(f"device='{device}': no GPU here, the FID features are computed on the CPU"); device = 'cpu'
-        super().__init__('AtoB' if pred_idx == 1 else 'BtoA', model.to(device) if model is not None else None)
-        if model is None: self.features.get_extractor = partial(self.features.get_extractor, device)
-        self.yb_idx = yb_idx
 
 # %% ../nbs/10c_metrics.ipynb #4b76f3cc
 def _batches(items:list, sizes:list, bs:int)->list:

@@ -167,15 +167,15 @@ def _record(net, builder, sig:inspect.Signature, args, kwargs):
         kind = sig.parameters[n].kind
         if kind == inspect.Parameter.VAR_KEYWORD: bound.update(v)
         elif kind == inspect.Parameter.VAR_POSITIONAL:
-            if v: net._build_error = f"{builder.__qualname__} was called with positional arguments *{n}"; return
+            if v: net._build_error = f"{builder.__qualname__} was called with positional arguments *{n}"; return   # private: upit_ext's own note on a network it built, read by `build_config`
         else: bound[n] = v
     bound.pop('self', None)
     try: net.build_config = {'builder': f'{builder.__module__}:{builder.__qualname__}', 'kwargs': {k: _json(v, k) for k,v in bound.items()}}
-    except TypeError as e: net._build_error = f"{builder.__qualname__} was called with {e}, which is not a JSON value"
+    except TypeError as e: net._build_error = f"{builder.__qualname__} was called with {e}, which is not a JSON value"   # private: upit_ext's own note, read by `build_config`
 
 def record_build(builder):
     "Decorate a function that builds a network, or an `nn.Module` class, so that every network it builds records `build_config`"
-    builder._records_build = True   # what `rebuild` calls: a recorded builder, nothing else
+    builder._records_build = True   # private: upit_ext's own mark on a builder it decorates: `rebuild` calls marked builders only
     if isinstance(builder, type):
         init, sig = builder.__init__, inspect.signature(builder.__init__)
         @functools.wraps(init)

@@ -12,10 +12,9 @@ from .objectives import *
 import torch.distributed as dist
 
 # %% auto #0
-__all__ = ['gan_splitter', 'set_requires_grad', 'AdversarialLoss', 'LossTerm', 'NonFiniteLossError', 'fire_event',
-           'TranslationTrainer', 'bf16_supported', 'GANAutocast', 'GANCompile', 'LossTermCallback', 'CycleLoss',
-           'IdentityLoss', 'L1Loss', 'ImageBuffer', 'ImagePool', 'LinearDecay', 'CycleGANLoss', 'CycleGANTrainer',
-           'combined_flat_anneal']
+__all__ = ['gan_splitter', 'set_requires_grad', 'AdversarialLoss', 'typed_translations', 'LossTerm', 'NonFiniteLossError',
+           'fire_event', 'TranslationTrainer', 'bf16_supported', 'GANAutocast', 'GANCompile', 'LossTermCallback',
+           'CycleLoss', 'IdentityLoss', 'L1Loss', 'ImageBuffer', 'ImagePool', 'LinearDecay', 'combined_flat_anneal']
 
 # %% ../../nbs/09_train.callbacks.ipynb #10ec940d
 def gan_splitter(m:TranslationGAN)->list:
@@ -53,9 +52,9 @@ class AdversarialLoss:
         return [_named('D', n, '_loss') for n in ds] + [_named('D', n, '_penalty') for n in ds]*self.objective.penalized
     def decodes(self, pred):
         "The translations of `pred` typed by their domain, so that `get_preds(with_decoded=True)` gives batches `dls.show_batch` shows"
-        return _typed(self.model.translations(pred))
+        return typed_translations(self.model.translations(pred))
 
-def _typed(fakes:dict):
+def typed_translations(fakes:dict):
     "`{direction: translation}` as `TensorImageA`/`TensorImageB` by target domain: one tensor, or a tuple in the order of `fakes`"
     res = [(TensorImageA if d[-1] == 'A' else TensorImageB)(f) for d,f in fakes.items()]
     return res[0] if len(res) == 1 else tuple(res)
@@ -325,61 +324,6 @@ class LinearDecay(Callback):
         if not self.training: return
         f = self.factor(self.epoch, self.iter, self.n_iter)
         self.opt.set_hyper('lr', [lr*f for lr in self.base_lrs])
-
-# %% ../../nbs/09_train.callbacks.ipynb #0c029f1d
-class CycleGANLoss(nn.Module):
-    "UPIT's CycleGAN generator loss of `cgan`: adversarial (least squares if `lsgan`, else cross-entropy), cycle (`l_A`, `l_B`) and identity (`l_idt` times `l_A`, `l_B`)"
-    def __init__(self, cgan:nn.Module, l_A:float=10., l_B:float=10., l_idt:float=0.5, lsgan:bool=True):
-        super().__init__()
-        for k,v in dict(l_A=l_A, l_B=l_B, l_idt=l_idt).items():
-            if v < 0: raise InputError(f"{k}={v} must be at least 0")
-        store_attr('cgan,l_A,l_B,l_idt,lsgan')
-        gens = self.tgan.generators()
-        if set(gens) != {'AtoB', 'BtoA'}: raise InputError(f"CycleGANLoss needs a model with both generators; a {type(cgan).__name__} has {list(gens)}")
-        self.objective = get_objective('lsgan' if lsgan else 'vanilla', probs=self.tgan.disc_output == 'probs')
-    @property
-    def tgan(self)->TranslationGAN: "`cgan` under the `TranslationGAN` contract"; return as_translation_gan(self.cgan)
-
-    def crit(self, output:Tensor, target:float)->Tensor:
-        "UPIT's adversarial criterion: the loss of discriminator `output` against the label `target` (1: real, 0: fake)"
-        t = torch.full_like(output, float(target))
-        if self.lsgan: return F.mse_loss(output, t)
-        return F.binary_cross_entropy(output, t) if self.tgan.disc_output == 'probs' else F.binary_cross_entropy_with_logits(output, t)
-    def set_input(self, input):
-        "Keep the real images `(real_A, real_B)` of the batch, for a later call with UPIT's `(output, target)`"
-        self.real_A, self.real_B = (t.as_subclass(Tensor) for t in input)
-
-    def forward(self, output, *target)->Tensor:
-        "The loss of `output` (the model's `(fake_A, fake_B)`, or UPIT's `[fake_A, fake_B, idt_A, idt_B]`) on `target` `(real_A, real_B)`, or on the images of `set_input`"
-        if len(target) == 2: self.set_input(target)
-        elif not hasattr(self, 'real_A'): raise InputError("CycleGANLoss needs the real images: pass them, loss(output, real_A, real_B), or call set_input((real_A, real_B)) first")
-        m, real_A, real_B = self.tgan, self.real_A, self.real_B
-        g, fake, out = m.generators(), m.translations(output), list(tuplify(output))
-        if len(out) == 4: idt_A, idt_B = out[2:]   # a UPIT model's own identity images
-        elif self.l_idt: idt_A, idt_B = g['BtoA'](real_A), g['AtoB'](real_B)
-        else: idt_A, idt_B = real_A, real_B   # no identity term: the passes are skipped, and the term is 0
-        self.pairs = m.disc_pairs(output, real_A, real_B)
-        t = dict(id_loss_A=self.l_idt*self.l_A*F.l1_loss(idt_A, real_A), id_loss_B=self.l_idt*self.l_B*F.l1_loss(idt_B, real_B),
-                 **{f'gen_loss_{n}': self.objective.gen_loss(D(f)) for n,D,_,f in self.pairs},
-                 cyc_loss_A=self.l_A*F.l1_loss(g['BtoA'](fake['AtoB']), real_A), cyc_loss_B=self.l_B*F.l1_loss(g['AtoB'](fake['BtoA']), real_B))
-        self.terms = t
-        for k,v in t.items(): setattr(self, k, v)   # UPIT's attributes, which its `LossMetrics` read
-        return sum(t.values())
-    def decodes(self, pred):
-        "The translations of `pred` as `(TensorImageA, TensorImageB)`, so that `get_preds(with_decoded=True)` gives batches `dls.show_batch` shows"
-        return _typed(self.tgan.translations(pred))
-
-class CycleGANTrainer(TranslationTrainer):
-    "UPIT's trainer callback: `TranslationTrainer` (one discriminator step per batch) for a `Learner` built by hand with a `CycleGANLoss`, which also gets `D_A_loss`, `D_B_loss`"
-    def __init__(self): super().__init__(n_crit=1)
-    def before_fit(self):
-        if not isinstance(self.learn.model, TranslationGAN): self.learn.model = as_translation_gan(self.learn.model)   # a UPIT model: same modules, same weights
-        if not hasattr(self.loss_func, 'objective'):
-            raise InputError(f"CycleGANTrainer trains with a CycleGANLoss (or AdversarialLoss) as loss_func, not a {type(self.loss_func).__name__}")
-        super().before_fit()
-    def after_batch(self):
-        for k,v in self.learn.loss_terms.items():
-            if k.startswith('D_'): setattr(self.loss_func, k, v)
 
 # %% ../../nbs/09_train.callbacks.ipynb #7a9d0b2d
 def combined_flat_anneal(pct:float, start_lr:float, end_lr:float=0, curve_type:str='linear')->Callable:

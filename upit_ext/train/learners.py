@@ -192,10 +192,9 @@ def cycle_learner(dls, m:nn.Module, lambda_A:float=10., lambda_B:float=10., lamb
                   imgA:bool=True, imgB:bool=True, show_img_interval:int=10, loss_func=None, cbs=None, **kwargs)->TranslationLearner:
     "A `Learner` that trains `m` (our `CycleGAN`/`GANILLA`, UPIT's, or any two-sided `TranslationGAN`) on unpaired `dls` with the CycleGAN recipe; `show_imgs` adds `ShowImgsCallback(imgA, imgB, show_img_interval)`, UPIT's `loss_func` (a `CycleGANLoss`) sets the weights and objective"
     if loss_func is not None:
-        lf = _cyclegan_loss(loss_func, m)
-        gan_mode = 'lsgan' if lf.lsgan else 'vanilla'
-        if kwargs.get('gan_mode') not in (None, gan_mode): raise InputError(f"gan_mode='{kwargs['gan_mode']}' contradicts loss_func's lsgan={lf.lsgan}: give one of them")
-        lambda_A, lambda_B, lambda_idt, kwargs['gan_mode'] = lf.l_A, lf.l_B, lf.l_idt, gan_mode
+        ra = _cyclegan_loss(loss_func, m).recipe_args()
+        if kwargs.get('gan_mode') not in (None, ra['gan_mode']): raise InputError(f"gan_mode='{kwargs['gan_mode']}' contradicts loss_func's gan_mode '{ra['gan_mode']}': give one of them")
+        lambda_A, lambda_B, lambda_idt, kwargs['gan_mode'] = ra['lambda_A'], ra['lambda_B'], ra['lambda_idt'], ra['gan_mode']
     loss_cbs = [CycleLoss(lambda_A, lambda_B), *[IdentityLoss(lambda_idt, lambda_A, lambda_B)]*(lambda_idt > 0)]
     return translation_learner(dls, m, loss_cbs, pool_size=pool_size, cbs=L(cbs) + _show_cbs(show_imgs, imgA, imgB, show_img_interval), **kwargs)
 
@@ -203,11 +202,11 @@ def _show_cbs(show_imgs:bool, imgA:bool, imgB:bool, show_img_interval:int)->list
     "UPIT's display arguments of `cycle_learner` and `dual_learner` as callbacks"
     return [ShowImgsCallback(imgA, imgB, show_img_interval)] if show_imgs else []
 
-def _cyclegan_loss(loss_func, m:nn.Module)->CycleGANLoss:
-    "UPIT's `loss_func` argument, a `CycleGANLoss` (or its class, or a `partial` of it, which UPIT calls with the model), built"
-    if isinstance(loss_func, CycleGANLoss): return loss_func
+def _cyclegan_loss(loss_func, m:nn.Module):
+    "UPIT's `loss_func` argument built: a loss with `recipe_args` (UPIT's `CycleGANLoss`, in `upit_ext.compat.upit`), or its class, or a `partial` of it, which UPIT calls with the model"
     f = getattr(loss_func, 'func', loss_func)
-    if isinstance(f, type) and issubclass(f, CycleGANLoss): return loss_func(m)
+    if isinstance(f, type) and hasattr(f, 'recipe_args'): return loss_func(m)
+    if hasattr(loss_func, 'recipe_args'): return loss_func
     raise InputError(f"loss_func={loss_func!r}: cycle_learner takes UPIT's CycleGANLoss (or a partial of it) to set lambda_A, lambda_B, lambda_idt "
                      "and the objective; add other terms with a LossTermCallback in cbs")
 
