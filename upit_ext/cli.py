@@ -4,7 +4,7 @@
 
 # %% ../nbs/13a_cli.ipynb #b8ef0d85
 from __future__ import annotations
-import argparse, importlib, os, sys
+import argparse, os, sys
 from pathlib import Path
 from .files import InputError
 
@@ -19,7 +19,8 @@ _command_names = ('run_demo', 'run_train', 'run_evaluate', 'run_export', 'train_
 
 def _commands():
     "The module of the commands (fastai, the models, the trainer): imported when a command runs, never for `--help`"
-    return importlib.import_module('upit_ext.commands')
+    from upit_ext import commands
+    return commands
 
 def __getattr__(name:str):
     "`upit_ext.cli.run_demo` and the other commands of `upit_ext.commands`, imported when first asked for"
