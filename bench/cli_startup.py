@@ -12,7 +12,7 @@ HERE = Path(__file__).resolve().parents[1]
 def timed(cmd:list, env:dict)->float:
     "Seconds that `cmd` takes as a process; it must succeed"
     t = time.perf_counter()
-    r = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    r = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=tempfile.gettempdir())   # not this folder: `python -m` puts the working folder first
     if r.returncode: raise SystemExit(f"{' '.join(map(str, cmd))} failed: {r.stderr[-2000:]}")
     return time.perf_counter() - t
 

@@ -173,3 +173,7 @@ def test_registry_imports_no_model():
     "`upit_ext.models.registry` imports only the models' base, layers and core: each model module registers itself"
     deps = import_graph()['upit_ext.models.registry']
     assert deps <= {'upit_ext.core', 'upit_ext.models.base', 'upit_ext.models.layers'}, deps
+
+def test_commands_and_sharing_import_no_wandb():
+    "The command line's commands and the Hub folders import wandb only when a wandb run is asked for (`tracking` is wandb only)"
+    assert 'wandb' not in modules_after('import upit_ext.commands, upit_ext.sharing, upit_ext.cli')

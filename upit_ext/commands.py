@@ -22,7 +22,8 @@ from .use.export import export_generator, export_torchscript, export_onnx
 from .use.translate import translate, as_cli_error
 from .sharing import save_for_hub
 from .metrics import folder_features, images_features, inception_extractor, scores
-from .tracking import TranslationWandbCallback, generator_files, plot_loss_terms  # Recorder.plot_loss_terms
+from .use.export import generator_files
+from .show import plot_loss_terms  # Recorder.plot_loss_terms
 
 # %% auto #0
 __all__ = ['translate_files', 'translation_grid', 'PrintETA', 'run_demo', 'train_files', 'run_train', 'run_evaluate',
@@ -173,6 +174,7 @@ def run_train(model:str, out, pathA=None, pathB=None, paired_path=None, paired:b
     learn.add_cb(CheckpointCallback(files['checkpoint'].stem, every=checkpoint_every))
     if wandb_project:
         import wandb
+        from upit_ext.tracking import TranslationWandbCallback   # wandb only when a run is asked for
         try: wandb.init(project=wandb_project, dir=str(out), config=dict(model=model, bs=bs))
         except Exception as e: raise InputError(f"--wandb-project {wandb_project}: cannot start a wandb run: {str(e).splitlines()[0] if str(e) else type(e).__name__}") from None
         learn.add_cb(TranslationWandbCallback())   # loss terms, learning rates, sample translations, the exported generators
